@@ -1,0 +1,152 @@
+/**
+ * The wire contract between the enforcer and its clients: event names, payload shapes and error
+ * codes. Server and SDK both import this file, so the two can never drift apart.
+ *
+ * @module
+ */
+
+/** Every error code Vigil puts on the wire (HTTP bodies, socket acks, `connect_error.data.code`). */
+export const ERROR_CODES = [
+  'token_missing',
+  'token_invalid',
+  'token_expired',
+  'revoked',
+  'forbidden',
+  'policy_stale',
+  'origin_forbidden',
+  'invalid_payload',
+  'invalid_request',
+  'invalid_grant',
+  'invalid_policy',
+  'rate_limited',
+  'unauthorized',
+  'conflict',
+  'not_found',
+  'unsupported_media_type',
+  'payload_too_large',
+  'store_unavailable',
+  'closed',
+  'internal',
+] as const
+
+export type ErrorCode = (typeof ERROR_CODES)[number]
+
+/** The JSON body of every error answer: `{ error: { code, message } }`. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: unknown }
+}
+
+/**
+ * The one error class of Vigil. `code` is stable and safe to switch on; `message` is for humans
+ * and never contains a token or a secret.
+ *
+ * @example
+ * ```ts
+ * try { await vigil.emit('doc:edit', payload) } catch (err) {
+ *   if (err instanceof VigilError && err.code === 'forbidden') showReadOnly()
+ * }
+ * ```
+ */
+export class VigilError extends Error {
+  override readonly name = 'VigilError'
+  readonly code: ErrorCode
+  readonly details: unknown
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
+    this.code = code
+    this.details = options?.details
+  }
+
+  toJSON(): ErrorBody {
+    const error: ErrorBody['error'] = { code: this.code, message: this.message }
+    if (this.details !== undefined) error.details = this.details
+    return { error }
+  }
+}
+
+/** True when `value` is an error code Vigil knows. */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value)
+}
+
+/** Socket.io event names. Server → client unless noted. */
+export const EVENTS = {
+  capabilities: 'vigil:capabilities',
+  stepDown: 'vigil:step-down',
+  stepUp: 'vigil:step-up',
+  revoked: 'vigil:revoked',
+  expiring: 'vigil:expiring',
+  /** Client → server, with ack. */
+  refresh: 'vigil:refresh',
+} as const
+
+/** One permission: an action pattern on a resource pattern, `*` globs. */
+export interface Permission {
+  action: string
+  resource: string
+}
+
+/**
+ * What a principal may do now. `deny` lists the patterns of deny rules that apply to it, so a
+ * client's `can()` answers exactly as the server would for role and rule grants.
+ */
+export interface Capabilities {
+  roles: string[]
+  allow: Permission[]
+  deny: Permission[]
+}
+
+export interface CapabilitiesEvent {
+  version: number
+  capabilities: Capabilities
+}
+
+export interface StepDownEvent extends CapabilitiesEvent {
+  /** Permissions held before the change and not after it. */
+  removed: Permission[]
+  /** Milliseconds since epoch when the change was written to the store. */
+  at: number
+}
+
+export interface StepUpEvent extends CapabilitiesEvent {
+  /** Permissions held after the change and not before it. */
+  added: Permission[]
+  /** Milliseconds since epoch when the change was written to the store. */
+  at: number
+}
+
+export interface RevokedEvent {
+  reason: string
+  version: number
+  /** Milliseconds since epoch when the change was written to the store. */
+  at: number
+}
+
+export interface ExpiringEvent {
+  /** Seconds since epoch when the current access token expires. */
+  exp: number
+}
+
+export interface RefreshPayload {
+  token: string
+}
+
+export type Ack<T> = { ok: true; data: T } | ErrorBody
+
+/** The session a user gets from `POST /v1/sessions` and `POST /v1/token`. */
+export interface TokenPair {
+  access_token: string
+  refresh_token: string
+  token_type: 'Bearer'
+  expires_in: number
+  session_id: string
+}
+
+/** A decision, as returned by the decision API and logged by the audit log. */
+export interface DecisionBody {
+  allow: boolean
+  reason: string
+  rule?: string
+  version: number
+}

@@ -1,0 +1,228 @@
+import type { Change, Policy, Revocations, RevokeTarget } from './schema.js'
+import { ChangeSchema, PolicySchema, formatIssues } from './schema.js'
+
+/** Why a change could not be applied; the store and API turn it into a coded error. */
+export interface ChangeRejection {
+  ok: false
+  code: 'invalid_policy' | 'not_found'
+  message: string
+  issues: { path: string; message: string }[]
+}
+
+export type ChangeResult = { ok: true; policy: Policy } | ChangeRejection
+
+/**
+ * The sessions a change can affect. The realtime layer re-decides only these; `all` is reserved
+ * for whole-document replacement (and rules whose subject pattern is a glob).
+ */
+export type Affected =
+  | { all: true }
+  | { all: false; principals: string[]; roles: string[]; sessions: string[]; jtis: string[] }
+
+/** Token revocations are kept this long past the token's `exp`, to cover clock skew. */
+const TOKEN_REVOCATION_GRACE_S = 120
+
+/**
+ * Applies one validated change to a policy and returns the next document. Copy-on-write: the input
+ * is not mutated, and sections the change does not touch keep their identity, so the compiler can
+ * reuse what it built for them and a change costs O(touched section), not O(document).
+ * Token revocations whose token has expired are pruned when that section is rewritten.
+ *
+ * @example
+ * ```ts
+ * const r = applyChange(policy, { type: 'subject.roles', subject: 'alice', roles: ['viewer'] }, Date.now())
+ * if (r.ok) policy = r.policy
+ * ```
+ */
+export function applyChange(policy: Policy, change: Change, nowMs: number): ChangeResult {
+  switch (change.type) {
+    case 'subject.roles': {
+      const issues = change.roles.flatMap((role, i) =>
+        role in policy.roles ? [] : [{ path: `roles.${i}`, message: `unknown role "${role}"` }],
+      )
+      if (issues.length > 0) return invalid('the change names unknown roles', issues)
+      const bindings = { ...policy.bindings }
+      if (change.roles.length === 0) delete bindings[change.subject]
+      else bindings[change.subject] = [...new Set(change.roles)]
+      return { ok: true, policy: { ...policy, bindings } }
+    }
+    case 'role.put':
+      return {
+        ok: true,
+        policy: { ...policy, roles: { ...policy.roles, [change.role]: change.definition } },
+      }
+    case 'role.delete': {
+      if (!(change.role in policy.roles)) return notFound(`role "${change.role}" does not exist`)
+      const roles = { ...policy.roles }
+      delete roles[change.role]
+      let bindings = policy.bindings
+      for (const [key, held] of Object.entries(policy.bindings)) {
+        if (!held.includes(change.role)) continue
+        if (bindings === policy.bindings) bindings = { ...policy.bindings }
+        const kept = held.filter((r) => r !== change.role)
+        if (kept.length === 0) delete bindings[key]
+        else bindings[key] = kept
+      }
+      return { ok: true, policy: { ...policy, roles, bindings } }
+    }
+    case 'rule.put': {
+      const rules = [...policy.rules]
+      const at = rules.findIndex((r) => r.id === change.rule.id)
+      if (at === -1) rules.push(change.rule)
+      else rules[at] = change.rule
+      return { ok: true, policy: { ...policy, rules } }
+    }
+    case 'rule.delete': {
+      const at = policy.rules.findIndex((r) => r.id === change.id)
+      if (at === -1) return notFound(`rule "${change.id}" does not exist`)
+      return { ok: true, policy: { ...policy, rules: policy.rules.toSpliced(at, 1) } }
+    }
+    case 'revoke':
+      return {
+        ok: true,
+        policy: {
+          ...policy,
+          revocations: withRevocation(policy.revocations, change.target, change.reason, nowMs),
+        },
+      }
+    case 'revoke.lift':
+      return {
+        ok: true,
+        policy: { ...policy, revocations: withoutRevocation(policy.revocations, change.target) },
+      }
+    case 'policy.replace': {
+      const parsed = PolicySchema.safeParse(change.policy)
+      if (!parsed.success) {
+        return invalid('the policy document is invalid', formatIssues(parsed.error))
+      }
+      return { ok: true, policy: parsed.data }
+    }
+    case 'keys.rotated':
+      return { ok: true, policy }
+  }
+}
+
+function invalid(message: string, issues: ChangeRejection['issues']): ChangeRejection {
+  return { ok: false, code: 'invalid_policy', message, issues }
+}
+
+function notFound(message: string): ChangeRejection {
+  return { ok: false, code: 'not_found', message, issues: [] }
+}
+
+function withRevocation(
+  r: Revocations,
+  target: RevokeTarget,
+  reason = 'revoked',
+  at: number,
+): Revocations {
+  switch (target.kind) {
+    case 'subject':
+      return { ...r, subjects: { ...r.subjects, [target.subject]: { reason, at } } }
+    case 'session':
+      return { ...r, sessions: { ...r.sessions, [target.session]: { reason, at } } }
+    case 'token': {
+      const entry =
+        target.until === undefined ? { reason, at } : { reason, at, until: target.until }
+      return { ...r, tokens: { ...pruneExpired(r.tokens, at), [target.jti]: entry } }
+    }
+    case 'issued_before': {
+      // Moving the boundary backwards would silently un-revoke tokens; keep the later one.
+      const before = Math.max(target.before, r.issuedBefore[target.subject]?.before ?? 0)
+      return { ...r, issuedBefore: { ...r.issuedBefore, [target.subject]: { reason, at, before } } }
+    }
+  }
+}
+
+function withoutRevocation(r: Revocations, target: RevokeTarget): Revocations {
+  const drop = <T>(section: Record<string, T>, key: string): Record<string, T> => {
+    if (!(key in section)) return section
+    const copy = { ...section }
+    delete copy[key]
+    return copy
+  }
+  switch (target.kind) {
+    case 'subject':
+      return { ...r, subjects: drop(r.subjects, target.subject) }
+    case 'session':
+      return { ...r, sessions: drop(r.sessions, target.session) }
+    case 'token':
+      return { ...r, tokens: drop(r.tokens, target.jti) }
+    case 'issued_before':
+      return { ...r, issuedBefore: drop(r.issuedBefore, target.subject) }
+  }
+}
+
+function pruneExpired(tokens: Revocations['tokens'], nowMs: number): Revocations['tokens'] {
+  const cutoff = nowMs / 1000 - TOKEN_REVOCATION_GRACE_S
+  const kept: Revocations['tokens'] = {}
+  for (const [jti, entry] of Object.entries(tokens)) {
+    if (entry.until === undefined || entry.until >= cutoff) kept[jti] = entry
+  }
+  return kept
+}
+
+/**
+ * Which live sessions a change can affect, judged against the policy as it was before the change
+ * (a rule that is replaced or deleted affects the holders of its old subjects too).
+ */
+export function affectedBy(change: Change, before: Policy): Affected {
+  const out = { all: false as const, principals: [] as string[], roles: [] as string[] }
+  const sessions: string[] = []
+  const jtis: string[] = []
+  const addSubjects = (patterns: string[]): boolean => {
+    for (const p of patterns) {
+      if (p.includes('*')) return false
+      if (p.startsWith('role:')) out.roles.push(p.slice('role:'.length))
+      else out.principals.push(p)
+    }
+    return true
+  }
+  switch (change.type) {
+    case 'subject.roles':
+      out.principals.push(change.subject)
+      break
+    case 'role.put':
+    case 'role.delete':
+      out.roles.push(change.role)
+      break
+    case 'rule.put': {
+      const old = before.rules.find((r) => r.id === change.rule.id)
+      if (!addSubjects(change.rule.subjects) || (old && !addSubjects(old.subjects))) {
+        return { all: true }
+      }
+      break
+    }
+    case 'rule.delete': {
+      const old = before.rules.find((r) => r.id === change.id)
+      if (old && !addSubjects(old.subjects)) return { all: true }
+      break
+    }
+    case 'revoke':
+    case 'revoke.lift':
+      if (change.target.kind === 'session') sessions.push(change.target.session)
+      else if (change.target.kind === 'token') jtis.push(change.target.jti)
+      else out.principals.push(change.target.subject)
+      break
+    case 'policy.replace':
+      return { all: true }
+    case 'keys.rotated':
+      break
+  }
+  return { ...out, sessions, jtis }
+}
+
+/**
+ * Validates an untrusted change (API body, CLI file, another writer) against the schema.
+ *
+ * @example
+ * ```ts
+ * const parsed = parseChange(req.body)
+ * if (!parsed.ok) return res.status(400).json({ error: { code: parsed.code, details: parsed.issues } })
+ * ```
+ */
+export function parseChange(input: unknown): { ok: true; change: Change } | ChangeRejection {
+  const parsed = ChangeSchema.safeParse(input)
+  if (parsed.success) return { ok: true, change: parsed.data }
+  return invalid('the change is invalid', formatIssues(parsed.error))
+}

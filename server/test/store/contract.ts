@@ -1,0 +1,245 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import type { Change } from '../../src/policy/schema.js'
+import type { PolicyStore, StoredKey, TailEvent } from '../../src/store/types.js'
+
+/** What a store implementation gives the contract suite. */
+export interface StoreHarness {
+  /** A fresh, empty store. `logLimit` bounds its change log. */
+  create(options?: { logLimit?: number; now?: () => number }): Promise<PolicyStore>
+  /** A second client of the same store as the last `create` (another node, for Redis). */
+  peer(): Promise<PolicyStore>
+  /** Cuts the store's connections the way an outage would (CLIENT KILL); no-op in memory. */
+  disrupt(): Promise<void>
+  /** Closes everything the harness opened. */
+  cleanup(): Promise<void>
+}
+
+const viewer: Change = {
+  type: 'role.put',
+  role: 'viewer',
+  definition: { permissions: [{ action: 'doc:read', resource: 'doc/*' }] },
+}
+
+/** Reads `count` events from a tail, then stops it. */
+async function take(
+  store: PolicyStore,
+  from: number,
+  count: number,
+  onFirst?: () => Promise<void>,
+): Promise<TailEvent[]> {
+  const controller = new AbortController()
+  const out: TailEvent[] = []
+  for await (const event of store.tail(from, { signal: controller.signal })) {
+    out.push(event)
+    if (out.length === 1) await onFirst?.()
+    if (out.length === count) controller.abort()
+  }
+  return out
+}
+
+const versions = (events: TailEvent[]): number[] =>
+  events.map((e) => (e.kind === 'change' ? e.entry.version : -e.version))
+
+function key(kid: string, createdAt = 1): StoredKey {
+  return {
+    kid,
+    alg: 'EdDSA',
+    publicJwk: { kty: 'OKP', crv: 'Ed25519', x: kid },
+    privateJwk: { kty: 'OKP', crv: 'Ed25519', x: kid, d: 'secret' },
+    createdAt,
+  }
+}
+
+/**
+ * The one contract every `PolicyStore` passes. Both the memory and the Redis store run it, so
+ * `npm start` without Redis behaves exactly like a production node, only unshared.
+ */
+export function testPolicyStore(name: string, harness: StoreHarness): void {
+  describe(`${name} store contract`, () => {
+    let store: PolicyStore
+    before(async () => {
+      store = await harness.create()
+    })
+    after(() => harness.cleanup())
+
+    test('a fresh store is at version 0 with an empty policy', async () => {
+      const fresh = await harness.create()
+      const snap = await fresh.load()
+      assert.equal(snap.version, 0)
+      assert.deepEqual(snap.policy.roles, {})
+      assert.equal(await fresh.version(), 0)
+    })
+
+    test('apply bumps the version and persists the document', async () => {
+      const fresh = await harness.create()
+      const r = await fresh.apply(viewer, { actor: 'test' })
+      assert.equal(r.ok, true)
+      assert.ok(r.ok)
+      assert.equal(r.version, 1)
+      assert.equal(r.previousVersion, 0)
+      const snap = await fresh.load()
+      assert.equal(snap.version, 1)
+      assert.deepEqual(snap.policy.roles.viewer, viewer.type === 'role.put' && viewer.definition)
+    })
+
+    test('an invalid change is rejected with invalid_policy naming the path', async () => {
+      const r = await store.apply({ type: 'subject.roles', subject: 'x', roles: ['nope'] })
+      assert.equal(r.ok, false)
+      assert.ok(!r.ok && r.code === 'invalid_policy')
+      assert.deepEqual(
+        r.issues.map((i) => i.path),
+        ['roles.0'],
+      )
+      const bad = await store.apply({ type: 'role.put', role: 'has space' } as unknown as Change)
+      assert.ok(!bad.ok && bad.code === 'invalid_policy')
+      assert.ok(bad.issues.some((i) => i.path === 'role'))
+    })
+
+    test('ifVersion applies on a match and reports a conflict otherwise', async () => {
+      const fresh = await harness.create()
+      await fresh.apply(viewer)
+      const stale = await fresh.apply(viewer, { ifVersion: 0 })
+      assert.ok(!stale.ok && stale.code === 'conflict')
+      assert.equal(stale.version, 1)
+      const ok = await fresh.apply(viewer, { ifVersion: 1 })
+      assert.ok(ok.ok)
+      assert.equal(ok.version, 2)
+    })
+
+    test('two clients applying concurrently get consecutive versions and lose no update', async () => {
+      const a = await harness.create()
+      await a.apply(viewer)
+      const b = await harness.peer()
+      const writes = Array.from({ length: 40 }, (_, i) =>
+        (i % 2 ? a : b).apply({ type: 'subject.roles', subject: `user${i}`, roles: ['viewer'] }),
+      )
+      const results = await Promise.all(writes)
+      const got = results.map((r) => (r.ok ? r.version : -1)).sort((x, y) => x - y)
+      assert.deepEqual(
+        got,
+        Array.from({ length: 40 }, (_, i) => i + 2),
+      )
+      const snap = await b.load()
+      assert.equal(snap.version, 41)
+      assert.equal(Object.keys(snap.policy.bindings).length, 40)
+    })
+
+    test('tail yields every later change in order, then waits for new ones', async () => {
+      const fresh = await harness.create()
+      for (let i = 0; i < 3; i++) await fresh.apply(viewer)
+      const events = await take(fresh, 1, 3, async () => {
+        await fresh.apply({ type: 'subject.roles', subject: 'late', roles: ['viewer'] })
+      })
+      assert.deepEqual(versions(events), [2, 3, 4])
+      const last = events[2]
+      assert.ok(last?.kind === 'change' && last.entry.change.type === 'subject.roles')
+      assert.equal(typeof last.entry.at, 'number')
+    })
+
+    test('tail hands a reader behind the trimmed log the whole document', async () => {
+      const small = await harness.create({ logLimit: 2 })
+      for (let i = 0; i < 5; i++) {
+        await small.apply({ type: 'revoke', target: { kind: 'subject', subject: `s${i}` } })
+      }
+      const [first, ...rest] = await take(small, 0, 1)
+      assert.equal(rest.length, 0)
+      assert.ok(first?.kind === 'resync')
+      assert.equal(first.version, 5)
+      assert.equal(Object.keys(first.policy.revocations.subjects).length, 5)
+    })
+
+    test('tail survives a killed connection and yields every change applied meanwhile', async () => {
+      const fresh = await harness.create()
+      await fresh.apply(viewer)
+      const writer = await harness.peer()
+      const events = await take(fresh, 0, 5, async () => {
+        await harness.disrupt()
+        for (let i = 0; i < 4; i++) {
+          await writer.apply({ type: 'revoke', target: { kind: 'session', session: `sid${i}` } })
+        }
+      })
+      assert.deepEqual(versions(events), [1, 2, 3, 4, 5])
+    })
+
+    test('tail reports contact with the store while nothing changes', async () => {
+      const fresh = await harness.create()
+      const controller = new AbortController()
+      let contacts = 0
+      const iterator = fresh.tail(0, {
+        signal: controller.signal,
+        onContact: () => {
+          contacts += 1
+          if (contacts === 2) controller.abort()
+        },
+      })
+      for await (const _ of iterator) assert.fail('no change was applied')
+      assert.ok(contacts >= 2)
+    })
+
+    test('only one of two racing nodes creates the first signing key', async () => {
+      const a = await harness.create()
+      const b = await harness.peer()
+      const won = await Promise.all([a.initKey(key('k1')), b.initKey(key('k2'))])
+      assert.deepEqual(won.filter(Boolean), [true])
+      const current = await a.currentKid()
+      assert.ok(current === 'k1' || current === 'k2')
+      assert.equal((await b.listKeys()).length, 1)
+    })
+
+    test('rotating schedules the old key for retirement and pruning removes it when due', async () => {
+      const s = await harness.create()
+      await s.initKey(key('old'))
+      await s.rotateKey(key('new', 2), 5_000)
+      assert.equal(await s.currentKid(), 'new')
+      const ring = await s.listKeys()
+      assert.equal(ring.find((k) => k.kid === 'old')?.retireAt, 5_000)
+      assert.equal(ring.find((k) => k.kid === 'new')?.retireAt, undefined)
+      await s.pruneKeys(4_999)
+      assert.equal((await s.listKeys()).length, 2)
+      await s.pruneKeys(5_000)
+      assert.deepEqual(
+        (await s.listKeys()).map((k) => k.kid),
+        ['new'],
+      )
+    })
+
+    test('a refresh token rotates once; replaying it revokes the whole family', async () => {
+      const s = await harness.create()
+      const now = Date.now()
+      const record = { family: 'f1', sub: 'alice', sid: 's1', iat: 1, exp: now + 60_000 }
+      await s.saveRefresh('h1', { ...record, claims: { tenant: 'acme' } })
+      assert.deepEqual(await s.getRefresh('h1'), { ...record, claims: { tenant: 'acme' } })
+      const first = await s.rotateRefresh('h1', 'h2', now, now + 120_000)
+      assert.ok(first.ok)
+      assert.deepEqual(first.next, {
+        ...record,
+        claims: { tenant: 'acme' },
+        iat: Math.floor(now / 1000),
+        exp: now + 120_000,
+      })
+      const replay = await s.rotateRefresh('h1', 'h3', now, now + 120_000)
+      assert.ok(!replay.ok && replay.reason === 'reused')
+      assert.equal(replay.record.sid, 's1')
+      const next = await s.rotateRefresh('h2', 'h4', now, now + 120_000)
+      assert.ok(!next.ok && next.reason === 'family_revoked')
+      assert.equal(await s.getRefresh('h3'), null)
+    })
+
+    test('unknown, expired and explicitly revoked refresh families are refused', async () => {
+      const s = await harness.create()
+      const now = Date.now()
+      assert.deepEqual(await s.rotateRefresh('nope', 'x', now, now + 1), {
+        ok: false,
+        reason: 'unknown',
+      })
+      await s.saveRefresh('e1', { family: 'fe', sub: 'a', sid: 's', iat: 1, exp: now + 1_000 })
+      const expired = await s.rotateRefresh('e1', 'e2', now + 1_000, now + 5_000)
+      assert.ok(!expired.ok && expired.reason === 'expired')
+      await s.saveRefresh('r1', { family: 'fr', sub: 'a', sid: 's', iat: 1, exp: now + 60_000 })
+      await s.revokeFamily('fr')
+      const revoked = await s.rotateRefresh('r1', 'r2', now, now + 60_000)
+      assert.ok(!revoked.ok && revoked.reason === 'family_revoked')
+    })
+  })
+}
