@@ -147,8 +147,12 @@ export function emptyPolicy(): Policy {
 
 /** Validation issues as `{path, message}` with a dotted JSON path, for error bodies. */
 export function formatIssues(error: z.ZodError): { path: string; message: string }[] {
-  return error.issues.map((issue) => ({
-    path: issue.path.map(String).join('.') || '(root)',
-    message: issue.message,
-  }))
+  return error.issues.flatMap((issue) => {
+    const at = issue.path.map(String)
+    // An unknown field is named by its own path, so the caller sees which one to remove.
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({ path: [...at, key].join('.'), message: 'unknown field' }))
+    }
+    return [{ path: at.join('.') || '(root)', message: issue.message }]
+  })
 }

@@ -1,0 +1,38 @@
+import type { Response } from 'express'
+import type { Change } from '../policy/schema.js'
+import { sendError, sendThrown } from '../http/errors.js'
+import type { ApiDeps } from './deps.js'
+
+/**
+ * Applies one admin change through the store, audits who did it, and answers with the new
+ * version — or with the store's coded refusal (400 naming paths, 404, 409 on `If-Match`).
+ */
+export async function applyAndRespond(
+  deps: Pick<ApiDeps, 'store' | 'audit'>,
+  res: Response,
+  change: Change,
+  options: { ifVersion?: number; target?: string; status?: number } = {},
+): Promise<void> {
+  const actor = String(res.locals['actor'] ?? 'unknown')
+  try {
+    const result = await deps.store.apply(change, {
+      actor,
+      ...(options.ifVersion === undefined ? {} : { ifVersion: options.ifVersion }),
+    })
+    if (!result.ok) {
+      if (result.code === 'conflict') return sendError(res, 'conflict', result.message)
+      return sendError(res, result.code, result.message, result.issues)
+    }
+    deps.audit.adminChange({
+      actor,
+      change: change.type,
+      ...(options.target === undefined ? {} : { target: options.target }),
+      versionBefore: result.previousVersion,
+      versionAfter: result.version,
+    })
+    res.setHeader('ETag', `"${result.version}"`)
+    res.status(options.status ?? 200).json({ version: result.version, at: result.at })
+  } catch (err) {
+    sendThrown(res, err)
+  }
+}

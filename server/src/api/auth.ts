@@ -1,0 +1,50 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { RequestHandler } from 'express'
+import type { Authorizer } from '../authorize.js'
+import { bearerToken } from '../http/bearer.js'
+import { sendError } from '../http/errors.js'
+
+/** The action a user's policy must grant (on resource `vigil`) to use the admin API. */
+export const ADMIN_ACTION = 'vigil:admin'
+export const ADMIN_RESOURCE = 'vigil'
+
+const digest = (value: string): Buffer => createHash('sha256').update(value).digest()
+
+/**
+ * Guards the service and admin API: `Authorization: Bearer <VIGIL_API_KEY>` (compared in constant
+ * time), or a user's own access token whose live policy grants `vigil:admin`. The caller's
+ * identity for the audit log lands in `res.locals.actor` (`apikey:<id>` or `sub:<subject>`).
+ *
+ * @example
+ * ```ts
+ * router.put('/v1/policy', requireAdmin({ apiKey, authorizer }), putPolicy)
+ * ```
+ */
+export function requireAdmin(options: { apiKey: string; authorizer: Authorizer }): RequestHandler {
+  if (options.apiKey.length < 16) throw new TypeError('apiKey must be at least 16 characters')
+  const expected = digest(options.apiKey)
+  const keyId = `apikey:${expected.toString('hex').slice(0, 8)}`
+  return async function requireAdmin(req, res, next) {
+    const presented = bearerToken(req)
+    if (presented === undefined) {
+      return sendError(res, 'unauthorized', 'an API key or an admin access token is required')
+    }
+    if (presented === null) {
+      return sendError(res, 'unauthorized', 'the Authorization header is not a Bearer credential')
+    }
+    // Hashing first makes the comparison constant-time whatever the presented length.
+    if (timingSafeEqual(digest(presented), expected)) {
+      res.locals['actor'] = keyId
+      return next()
+    }
+    if (presented.split('.').length !== 3) {
+      return sendError(res, 'unauthorized', 'the API key is not valid')
+    }
+    const result = await options.authorizer.authorize(presented, ADMIN_ACTION, ADMIN_RESOURCE, {
+      transport: 'api',
+    })
+    if (!result.ok) return sendError(res, result.code, result.message)
+    res.locals['actor'] = `sub:${result.principal.sub}`
+    next()
+  }
+}

@@ -1,0 +1,66 @@
+import express, { type ErrorRequestHandler, type RequestHandler, type Response } from 'express'
+import type { z } from 'zod'
+import { formatIssues } from '../policy/schema.js'
+import { sendError } from '../http/errors.js'
+
+/** Largest JSON body the API reads; a whole policy document must fit. */
+export const BODY_LIMIT = '1mb'
+
+const parseJson = express.json({ limit: BODY_LIMIT, strict: true, type: () => true })
+const parseForm = express.urlencoded({ limit: '16kb', extended: false, type: () => true })
+
+/**
+ * Reads a JSON body, refusing any other content type with 415 before a byte is parsed.
+ * `form: true` also accepts `application/x-www-form-urlencoded` (the OAuth token endpoint).
+ */
+export function body(options: { form?: boolean } = {}): RequestHandler {
+  return function readBody(req, res, next) {
+    if (req.is('application/json')) return parseJson(req, res, next)
+    if (options.form && req.is('application/x-www-form-urlencoded')) {
+      return parseForm(req, res, next)
+    }
+    const accepted = options.form
+      ? 'application/json or application/x-www-form-urlencoded'
+      : 'application/json'
+    sendError(res, 'unsupported_media_type', `the body must be ${accepted}`)
+  }
+}
+
+/** Maps body-parser failures to stable codes instead of express's HTML error page. */
+export const bodyErrors: ErrorRequestHandler = function bodyErrors(err, _req, res, next) {
+  const type = (err as { type?: string }).type
+  if (type === 'entity.too.large') {
+    return sendError(res, 'payload_too_large', `the body is larger than ${BODY_LIMIT}`)
+  }
+  if (type === 'entity.parse.failed') {
+    return sendError(res, 'invalid_request', 'the body is not valid JSON')
+  }
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
+    return sendError(res, 'unsupported_media_type', 'the body encoding is not supported')
+  }
+  next(err)
+}
+
+/**
+ * Validates untrusted input with a zod schema; on failure answers 400 naming every field path
+ * and returns undefined.
+ *
+ * @example
+ * ```ts
+ * const input = validate(res, SessionRequest, req.body)
+ * if (!input) return
+ * ```
+ */
+export function validate<S extends z.ZodType>(
+  res: Response,
+  schema: S,
+  input: unknown,
+  code: 'invalid_request' | 'invalid_policy' = 'invalid_request',
+): z.output<S> | undefined {
+  const parsed = schema.safeParse(input)
+  if (parsed.success) return parsed.data
+  const issues = formatIssues(parsed.error)
+  const first = issues[0]!
+  sendError(res, code, `${first.path}: ${first.message}`, issues)
+  return undefined
+}

@@ -1,0 +1,38 @@
+import type { Logger } from 'pino'
+import type { AuditLog } from '../audit/audit-log.js'
+import type { Authorizer } from '../authorize.js'
+import type { LivePolicy } from '../live-policy.js'
+import type { Metrics } from '../metrics.js'
+import type { PolicyStore } from '../store/types.js'
+import type { KeyRing, SessionTokens } from '../tokens/index.js'
+
+/** One live session as `GET /v1/sessions` lists it. */
+export interface LiveSessionInfo {
+  sid: string
+  sub: string
+  node: string
+  roles: string[]
+  connectedAt: number
+  lastDecisionAt?: number
+  sockets: number
+}
+
+/** Where the API finds live sessions across all nodes (the realtime layer provides it). */
+export interface SessionDirectory {
+  list(): Promise<LiveSessionInfo[]>
+}
+
+/** Everything the API routes need, composed once by `createEnforcer`. */
+export interface ApiDeps {
+  apiKey: string
+  issuer: string
+  store: PolicyStore
+  live: LivePolicy
+  authorizer: Authorizer
+  keyRing: KeyRing
+  sessions: SessionTokens
+  audit: AuditLog
+  metrics: Metrics
+  directory: SessionDirectory
+  logger: Logger
+}

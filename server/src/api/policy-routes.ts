@@ -1,0 +1,161 @@
+import { Router } from 'express'
+import { z } from 'zod'
+import { sendError, sendThrown } from '../http/errors.js'
+import { ChangeSchema, Name, RevokeTargetSchema, type RevokeTarget } from '../policy/schema.js'
+import { applyAndRespond } from './apply.js'
+import { requireAdmin } from './auth.js'
+import { body, validate } from './body.js'
+import type { ApiDeps } from './deps.js'
+
+const RolesBody = z.strictObject({ roles: z.array(Name).max(1000) })
+
+const Reason = z.string().min(1).max(500).optional()
+const IssuedBefore = z.union([
+  z.number().int().nonnegative(),
+  z.literal('now'),
+  z.iso.datetime({ offset: true }),
+])
+const RevocationBody = z.union([
+  z.strictObject({ subject: Name, issued_before: IssuedBefore, reason: Reason }),
+  z.strictObject({ subject: Name, reason: Reason }),
+  z.strictObject({ session: Name, reason: Reason }),
+  z.strictObject({
+    jti: Name,
+    expires_at: z.number().int().nonnegative().optional(),
+    reason: Reason,
+  }),
+])
+type RevocationInput = z.output<typeof RevocationBody>
+
+function toTarget(input: RevocationInput, nowMs: number): RevokeTarget {
+  if ('session' in input) return { kind: 'session', session: input.session }
+  if ('jti' in input) {
+    return input.expires_at === undefined
+      ? { kind: 'token', jti: input.jti }
+      : { kind: 'token', jti: input.jti, until: input.expires_at }
+  }
+  if ('issued_before' in input) {
+    const b = input.issued_before
+    // "now" rounds up: a token minted earlier in this second must not slip through.
+    const before =
+      b === 'now'
+        ? Math.ceil(nowMs / 1000)
+        : typeof b === 'number'
+          ? b
+          : Math.ceil(Date.parse(b) / 1000)
+    return { kind: 'issued_before', subject: input.subject, before }
+  }
+  return { kind: 'subject', subject: input.subject }
+}
+
+function describe(target: RevokeTarget): string {
+  return target.kind === 'session'
+    ? `session:${target.session}`
+    : target.kind === 'token'
+      ? `jti:${target.jti}`
+      : `subject:${target.subject}`
+}
+
+/** `If-Match: "12"` or `12` → 12; absent → undefined; anything else → NaN. */
+function ifMatch(header: string | undefined): number | undefined {
+  if (header === undefined) return undefined
+  const m = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(header)
+  return m ? Number(m[1]) : Number.NaN
+}
+
+/**
+ * The admin API over the central policy: read and replace the document, apply single changes,
+ * set a subject's roles, revoke and lift revocations, rotate signing keys.
+ */
+export function policyRoutes(deps: ApiDeps): Router {
+  const router = Router()
+  const admin = requireAdmin(deps)
+
+  router.get('/v1/policy', admin, async (_req, res) => {
+    try {
+      const snap = await deps.store.load()
+      res.setHeader('ETag', `"${snap.version}"`)
+      res.json({ version: snap.version, policy: snap.policy })
+    } catch (err) {
+      sendThrown(res, err)
+    }
+  })
+
+  router.put('/v1/policy', admin, body(), async (req, res) => {
+    const version = ifMatch(req.get('if-match'))
+    if (Number.isNaN(version)) {
+      return sendError(res, 'invalid_request', 'If-Match must be a policy version number')
+    }
+    await applyAndRespond(
+      deps,
+      res,
+      { type: 'policy.replace', policy: req.body },
+      {
+        ...(version === undefined ? {} : { ifVersion: version }),
+        target: 'policy',
+      },
+    )
+  })
+
+  router.post('/v1/policy/changes', admin, body(), async (req, res) => {
+    const change = validate(res, ChangeSchema, req.body)
+    if (!change) return
+    if (change.type === 'keys.rotated') {
+      return sendError(res, 'invalid_request', 'type: use POST /v1/keys/rotate')
+    }
+    await applyAndRespond(deps, res, change)
+  })
+
+  router.put('/v1/subjects/:sub/roles', admin, body(), async (req, res) => {
+    const sub = validate(res, Name, req.params['sub'])
+    const input = sub === undefined ? undefined : validate(res, RolesBody, req.body)
+    if (sub === undefined || !input) return
+    await applyAndRespond(
+      deps,
+      res,
+      { type: 'subject.roles', subject: sub, roles: input.roles },
+      {
+        target: `subject:${sub}`,
+      },
+    )
+  })
+
+  router.post('/v1/revocations', admin, body(), async (req, res) => {
+    const input = validate(res, RevocationBody, req.body)
+    if (!input) return
+    const target = toTarget(input, Date.now())
+    if (!RevokeTargetSchema.safeParse(target).success) {
+      return sendError(res, 'invalid_request', 'issued_before: not a valid time')
+    }
+    const change = input.reason
+      ? ({ type: 'revoke', target, reason: input.reason } as const)
+      : ({ type: 'revoke', target } as const)
+    await applyAndRespond(deps, res, change, { target: describe(target), status: 201 })
+  })
+
+  router.delete('/v1/revocations', admin, body(), async (req, res) => {
+    const input = validate(res, RevocationBody, req.body)
+    if (!input) return
+    const target = toTarget(input, Date.now())
+    await applyAndRespond(deps, res, { type: 'revoke.lift', target }, { target: describe(target) })
+  })
+
+  router.post('/v1/keys/rotate', admin, async (_req, res) => {
+    try {
+      const rotated = await deps.keyRing.rotate()
+      // The change log tells every node to reload its ring before the new key signs there.
+      await applyAndRespond(
+        deps,
+        res,
+        { type: 'keys.rotated', kid: rotated.kid },
+        {
+          target: `key:${rotated.kid}`,
+        },
+      )
+    } catch (err) {
+      sendThrown(res, err)
+    }
+  })
+
+  return router
+}

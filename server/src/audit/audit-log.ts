@@ -1,0 +1,81 @@
+import { pino, type DestinationStream, type Logger } from 'pino'
+
+/** One decision, as the audit log records it. Never carries a token. */
+export interface DecisionRecord {
+  transport: 'http' | 'socket' | 'api' | 'service'
+  sub?: string | undefined
+  sid?: string | undefined
+  jti?: string | undefined
+  action: string
+  resource: string
+  allow: boolean
+  /** The decision's reason, or the rejection code when no decision was reached. */
+  reason: string
+  rule?: string | undefined
+  version: number
+  durationUs: number
+}
+
+/** One change to the central state, as the audit log records it. */
+export interface AdminChangeRecord {
+  /** `apikey` or `sub:<admin subject>`. */
+  actor: string
+  change: string
+  target?: string
+  versionBefore: number
+  versionAfter: number
+}
+
+export interface AuditLogOptions {
+  nodeId: string
+  /** A file path; absent → stdout. */
+  file?: string | undefined
+  /** For tests: where lines go instead of stdout or a file. */
+  stream?: DestinationStream
+}
+
+export interface AuditLog {
+  decision(record: DecisionRecord): void
+  adminChange(record: AdminChangeRecord): void
+  /** Writes out whatever is buffered (on shutdown). */
+  flush(): Promise<void>
+}
+
+/**
+ * The decision log: one JSON line per decision and per admin change, written through pino's
+ * asynchronous destination so the hot path only formats a line and never waits on the disk.
+ *
+ * @example
+ * ```ts
+ * const audit = createAuditLog({ nodeId: 'node-a', file: '/var/log/vigil-audit.log' })
+ * audit.decision({ transport: 'http', sub: 'alice', action: 'doc:read', ... })
+ * ```
+ */
+export function createAuditLog(options: AuditLogOptions): AuditLog {
+  const destination =
+    options.stream ??
+    pino.destination({ dest: options.file ?? 1, sync: false, minLength: 4096, mkdir: true })
+  const logger: Logger = pino(
+    {
+      base: { node: options.nodeId, log: 'audit' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      messageKey: 'event',
+    },
+    destination,
+  )
+  return {
+    decision(record) {
+      logger.info(record, 'decision')
+    },
+    adminChange(record) {
+      logger.info(record, 'admin_change')
+    },
+    flush() {
+      return new Promise((resolve) => {
+        const d = destination as DestinationStream & { flush?: (cb: () => void) => void }
+        if (typeof d.flush === 'function') d.flush(() => resolve())
+        else resolve()
+      })
+    },
+  }
+}

@@ -1,0 +1,69 @@
+import type { Response } from 'express'
+import { VigilError, type ErrorBody, type ErrorCode } from '@vigil/client/protocol'
+
+/** HTTP status of each error code; the edge is the only place that knows about statuses. */
+export const STATUS: Readonly<Record<ErrorCode, number>> = {
+  token_missing: 401,
+  token_invalid: 401,
+  token_expired: 401,
+  revoked: 401,
+  unauthorized: 401,
+  forbidden: 403,
+  origin_forbidden: 403,
+  invalid_payload: 400,
+  invalid_request: 400,
+  invalid_grant: 400,
+  invalid_policy: 400,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  internal: 500,
+  policy_stale: 503,
+  store_unavailable: 503,
+  closed: 503,
+}
+
+/**
+ * Sends `{error: {code, message}}` with the status of `code` and, for bearer-token failures, the
+ * RFC 6750 `WWW-Authenticate` challenge. Messages are ours; no caller input that could be a token
+ * is ever echoed.
+ *
+ * @example
+ * ```ts
+ * return sendError(res, 'forbidden', 'not allowed to doc:write on doc/42')
+ * ```
+ */
+export function sendError(
+  res: Response,
+  code: ErrorCode,
+  message: string,
+  details?: unknown,
+): void {
+  const status = STATUS[code]
+  // Header values must be printable ASCII without quotes; resource names come from paths.
+  const description = message.replace(/["\\]/g, "'").replace(/[^\x20-\x7e]/g, '?')
+  if (code === 'token_missing') {
+    res.setHeader('WWW-Authenticate', 'Bearer realm="vigil"')
+  } else if (status === 401 && code !== 'unauthorized') {
+    res.setHeader(
+      'WWW-Authenticate',
+      `Bearer realm="vigil", error="invalid_token", error_description="${description}"`,
+    )
+  } else if (code === 'forbidden') {
+    res.setHeader(
+      'WWW-Authenticate',
+      `Bearer realm="vigil", error="insufficient_scope", error_description="${description}"`,
+    )
+  }
+  const error: ErrorBody['error'] = { code, message }
+  if (details !== undefined) error.details = details
+  res.status(status).json({ error } satisfies ErrorBody)
+}
+
+/** Sends a thrown error: a VigilError keeps its code; anything else is an opaque `internal`. */
+export function sendThrown(res: Response, err: unknown): void {
+  if (err instanceof VigilError) sendError(res, err.code, err.message, err.details)
+  else sendError(res, 'internal', 'internal error')
+}

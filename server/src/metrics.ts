@@ -1,0 +1,100 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+export interface MetricsSources {
+  policyVersion: () => number
+  sinceContactMs: () => number
+  stale: () => boolean
+  liveSessions: () => number
+}
+
+export interface Metrics {
+  registry: Registry
+  /** Counts one decision; `result` is `allow` or the denial code. */
+  decision(transport: string, result: string, durationUs: number): void
+  /** The time between a change's write to the store and its application on this node. */
+  applyLag(ms: number): void
+  /** Counts a denial because the node could not know the current policy. */
+  staleDenial(transport: string): void
+}
+
+/**
+ * Prometheus metrics of one enforcer node, on a registry of its own (so several enforcers can
+ * live in one process, as in tests). Gauges are read at scrape time from live sources.
+ *
+ * @example
+ * ```ts
+ * const metrics = createMetrics({ policyVersion: () => live.current().version, ... })
+ * app.get('/metrics', async (_req, res) => res.type(metrics.registry.contentType).send(await metrics.registry.metrics()))
+ * ```
+ */
+export function createMetrics(sources: MetricsSources, nodeId: string): Metrics {
+  const registry = new Registry()
+  registry.setDefaultLabels({ node: nodeId })
+  collectDefaultMetrics({ register: registry })
+  const decisions = new Counter({
+    name: 'vigil_decisions_total',
+    help: 'Decisions by transport and result (allow, or the denial code).',
+    labelNames: ['transport', 'result'],
+    registers: [registry],
+  })
+  const latency = new Histogram({
+    name: 'vigil_decision_duration_seconds',
+    help: 'Time to decide one request or message, token check included.',
+    labelNames: ['transport'],
+    buckets: [1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2],
+    registers: [registry],
+  })
+  const lag = new Histogram({
+    name: 'vigil_policy_apply_lag_seconds',
+    help: 'From a change being written to the store to this node applying it.',
+    buckets: [1e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1, 0.5, 1, 5],
+    registers: [registry],
+  })
+  const stale = new Counter({
+    name: 'vigil_policy_stale_denials_total',
+    help: 'Denials because this node had not heard from the store within the staleness bound.',
+    labelNames: ['transport'],
+    registers: [registry],
+  })
+  new Gauge({
+    name: 'vigil_policy_version',
+    help: 'The policy version this node decides with.',
+    registers: [registry],
+    collect() {
+      this.set(sources.policyVersion())
+    },
+  })
+  new Gauge({
+    name: 'vigil_store_last_contact_seconds',
+    help: 'Seconds since the store last answered this node.',
+    registers: [registry],
+    collect() {
+      this.set(sources.sinceContactMs() / 1000)
+    },
+  })
+  new Gauge({
+    name: 'vigil_policy_stale',
+    help: '1 while this node fails closed because its policy may be stale.',
+    registers: [registry],
+    collect() {
+      this.set(sources.stale() ? 1 : 0)
+    },
+  })
+  new Gauge({
+    name: 'vigil_live_sessions',
+    help: 'Live sessions (connected sockets) on this node.',
+    registers: [registry],
+    collect() {
+      this.set(sources.liveSessions())
+    },
+  })
+  return {
+    registry,
+    decision(transport, result, durationUs) {
+      decisions.inc({ transport, result })
+      latency.observe({ transport }, durationUs / 1e6)
+    },
+    applyLag: (ms) => lag.observe(ms / 1000),
+    staleDenial: (transport) => stale.inc({ transport }),
+  }
+}
