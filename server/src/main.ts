@@ -1,8 +1,6 @@
-import { createServer } from 'node:http'
-import express from 'express'
 import { loadConfig } from './config.js'
-import { createEnforcer } from './enforcer.js'
 import { createLogger } from './logger.js'
+import { startStandalone, type Standalone } from './standalone.js'
 
 /**
  * The standalone enforcer (`npx vigil`): configuration from the environment, one HTTP server,
@@ -17,48 +15,25 @@ if (!parsed.ok) {
 const config = parsed.config
 const logger = createLogger({ level: config.logLevel, nodeId: config.nodeId })
 
-let vigil: Awaited<ReturnType<typeof createEnforcer>>
+let node: Standalone
 try {
-  vigil = await createEnforcer({ config, logger })
+  node = await startStandalone(config, logger)
 } catch (err) {
   logger.fatal({ err }, 'could not start')
   process.exit(1)
 }
-
-const app = express()
-app.disable('x-powered-by')
-app.set('trust proxy', false)
-app.use(vigil.router)
-
-const server = createServer(app)
-server.on('error', (err) => {
-  logger.fatal({ err }, 'HTTP server failed')
-  process.exit(1)
-})
-server.listen(config.port, config.host, () => {
-  const address = server.address()
-  const port = typeof address === 'object' && address ? address.port : config.port
-  logger.info(
-    { port, host: config.host, store: vigil.store.kind, issuer: config.issuer },
-    `vigil listening on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`,
-  )
-  if (config.apiKeyGenerated) {
-    // Shown once, on the terminal only, so a developer can call the API; never logged.
-    process.stderr.write(`\nVIGIL_API_KEY (generated for this run): ${config.apiKey}\n\n`)
-  }
-})
+logger.info({ url: node.url, store: node.enforcer.store.kind }, `vigil listening on ${node.url}`)
+if (config.apiKeyGenerated) {
+  // Shown once, on the terminal only, so a developer can call the API; never logged.
+  process.stderr.write(`\nVIGIL_API_KEY (generated for this run): ${config.apiKey}\n\n`)
+}
 
 let draining = false
 async function drain(signal: string): Promise<void> {
   if (draining) return
   draining = true
   logger.info({ signal }, 'draining')
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-  server.closeIdleConnections()
-  const forced = setTimeout(() => server.closeAllConnections(), 10_000)
-  await closed
-  clearTimeout(forced)
-  await vigil.close()
+  await node.drain()
   logger.info('drained')
   logger.flush()
   process.exit(0)
