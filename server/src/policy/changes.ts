@@ -38,7 +38,9 @@ export function applyChange(policy: Policy, change: Change, nowMs: number): Chan
   switch (change.type) {
     case 'subject.roles': {
       const issues = change.roles.flatMap((role, i) =>
-        role in policy.roles ? [] : [{ path: `roles.${i}`, message: `unknown role "${role}"` }],
+        Object.hasOwn(policy.roles, role)
+          ? []
+          : [{ path: `roles.${i}`, message: `unknown role "${role}"` }],
       )
       if (issues.length > 0) return invalid('the change names unknown roles', issues)
       const bindings = { ...policy.bindings }
@@ -52,7 +54,8 @@ export function applyChange(policy: Policy, change: Change, nowMs: number): Chan
         policy: { ...policy, roles: { ...policy.roles, [change.role]: change.definition } },
       }
     case 'role.delete': {
-      if (!(change.role in policy.roles)) return notFound(`role "${change.role}" does not exist`)
+      if (!Object.hasOwn(policy.roles, change.role))
+        return notFound(`role "${change.role}" does not exist`)
       const roles = { ...policy.roles }
       delete roles[change.role]
       let bindings = policy.bindings
@@ -136,7 +139,7 @@ function withRevocation(
 
 function withoutRevocation(r: Revocations, target: RevokeTarget): Revocations {
   const drop = <T>(section: Record<string, T>, key: string): Record<string, T> => {
-    if (!(key in section)) return section
+    if (!Object.hasOwn(section, key)) return section
     const copy = { ...section }
     delete copy[key]
     return copy

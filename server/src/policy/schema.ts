@@ -9,12 +9,16 @@ import { z } from 'zod'
 const MAX_NAME = 200
 const MAX_PATTERN = 512
 
-/** A role name, subject, session id or rule id: no whitespace, no glob. */
+/**
+ * A role name, subject, session id or rule id: no whitespace, no glob, and none of the names
+ * JavaScript objects inherit (`__proto__`, `constructor`…), which would alias prototype members.
+ */
 export const Name = z
   .string()
   .min(1)
   .max(MAX_NAME)
   .regex(/^[^\s*]+$/, 'must not contain whitespace or *')
+  .refine((name) => !(name in Object.prototype), 'is a reserved name')
 
 /** A pattern over actions, resources or principal keys; `*` matches any run of characters. */
 export const Pattern = z
@@ -84,7 +88,7 @@ export const PolicySchema = z
   .superRefine((doc, ctx) => {
     for (const [key, roles] of Object.entries(doc.bindings)) {
       roles.forEach((role, i) => {
-        if (!(role in doc.roles)) {
+        if (!Object.hasOwn(doc.roles, role)) {
           ctx.addIssue({
             code: 'custom',
             path: ['bindings', key, i],

@@ -1,0 +1,186 @@
+import { byRole, byRule, deniedBy, nothing, runCases } from './decision-cases.js'
+import type { Case } from './decision-cases.js'
+import { who } from './fixture.js'
+
+const cases: Case[] = [
+  // rule subjects
+  {
+    title: 'an allow rule naming the subject grants',
+    principal: who('alice'),
+    action: 'wiki:edit',
+    resource: 'wiki/home',
+    ...byRule('allow-wiki'),
+  },
+  {
+    title: 'an allow rule by subject grants a second action',
+    principal: who('alice'),
+    action: 'comment:add',
+    resource: 'doc/1',
+    ...byRule('allow-alice-comment'),
+  },
+  {
+    title: 'an allow rule naming another subject does not apply',
+    principal: who('bob'),
+    action: 'comment:add',
+    resource: 'doc/1',
+    ...nothing,
+  },
+  {
+    title: 'a glob subject rule applies to matching subjects',
+    principal: who('svc-indexer'),
+    action: 'queue:push',
+    resource: 'queue/jobs',
+    ...byRule('allow-services'),
+  },
+  {
+    title: 'a glob subject rule does not apply to other subjects',
+    principal: who('indexer'),
+    action: 'queue:push',
+    resource: 'queue/jobs',
+    ...nothing,
+  },
+  {
+    title: 'a role glob subject rule applies to holders of a matching role',
+    principal: who('carol'),
+    action: 'log:tail',
+    resource: 'log/1',
+    ...byRule('allow-auditor-logs'),
+  },
+  {
+    title: 'a role glob subject rule does not apply to holders of other roles',
+    principal: who('bob'),
+    action: 'log:tail',
+    resource: 'log/1',
+    ...nothing,
+  },
+  // claim-derived groups
+  {
+    title: 'a group from an array claim gets the group binding',
+    principal: who('frank', { groups: ['staff', 'contractors'] }),
+    action: 'doc:read',
+    resource: 'doc/1',
+    ...byRole('viewer'),
+  },
+  {
+    title: 'a group from an array claim gets the group allow rule',
+    principal: who('frank', { groups: ['contractors'] }),
+    action: 'ticket:read',
+    resource: 'ticket/9',
+    ...byRule('allow-contractor-tickets'),
+  },
+  {
+    title: 'a group deny rule overrides the group role grant',
+    principal: who('frank', { groups: ['contractors'] }),
+    action: 'doc:read',
+    resource: 'doc/internal/x',
+    ...deniedBy('deny-contractor-internal'),
+  },
+  {
+    title: 'a group from a string claim gets the group binding',
+    principal: who('gina', { groups: 'contractors' }),
+    action: 'doc:read',
+    resource: 'doc/1',
+    ...byRole('viewer'),
+  },
+  {
+    title: 'a tenant claim gets the tenant binding',
+    principal: who('hank', { tenant: 'acme' }),
+    action: 'report:q1',
+    resource: 'report/q1/summary',
+    ...byRole('reporter'),
+  },
+  {
+    title: 'group claims of other types are ignored',
+    principal: who('ivan', { groups: [42, { name: 'contractors' }], tenant: 7 }),
+    action: 'doc:read',
+    resource: 'doc/1',
+    ...nothing,
+  },
+  // claim conditions
+  {
+    title: 'a role rule with a matching acr claim grants',
+    principal: who('bob', { acr: 'urn:mfa' }),
+    action: 'doc:publish',
+    resource: 'doc/1',
+    ...byRule('allow-editor-publish'),
+  },
+  {
+    title: 'a rule with an acr condition does not apply without the claim',
+    principal: who('bob'),
+    action: 'doc:publish',
+    resource: 'doc/1',
+    ...nothing,
+  },
+  {
+    title: 'a rule with an acr condition does not apply to another value',
+    principal: who('bob', { acr: 'urn:pwd' }),
+    action: 'doc:publish',
+    resource: 'doc/1',
+    ...nothing,
+  },
+  {
+    title: 'a role rule does not apply to a principal without the role',
+    principal: who('alice', { acr: 'urn:mfa' }),
+    action: 'doc:publish',
+    resource: 'doc/1',
+    ...nothing,
+  },
+  {
+    title: 'an amr array claim containing a listed value satisfies the condition',
+    principal: who('alice', { amr: ['pwd', 'mfa'] }),
+    action: 'settings:read',
+    resource: 'settings',
+    ...byRule('allow-settings-mfa'),
+  },
+  {
+    title: 'an amr array claim without a listed value fails the condition',
+    principal: who('alice', { amr: ['pwd'] }),
+    action: 'settings:read',
+    resource: 'settings',
+    ...nothing,
+  },
+  {
+    title: 'a tenant condition on a star rule grants that tenant',
+    principal: who('zoe', { tenant: 'acme' }),
+    action: 'billing:read',
+    resource: 'billing/acme/1',
+    ...byRule('allow-acme-billing'),
+  },
+  {
+    title: 'a tenant condition on a star rule refuses another tenant',
+    principal: who('zoe', { tenant: 'globex' }),
+    action: 'billing:read',
+    resource: 'billing/acme/1',
+    ...nothing,
+  },
+  {
+    title: 'a number claim is compared by its string form',
+    principal: who('zoe', { level: 3 }),
+    action: 'vault:open',
+    resource: 'vault',
+    ...byRule('allow-level-3'),
+  },
+  {
+    title: 'a number claim of another value fails the condition',
+    principal: who('zoe', { level: 2 }),
+    action: 'vault:open',
+    resource: 'vault',
+    ...nothing,
+  },
+  {
+    title: 'a missing claim fails the condition',
+    principal: who('zoe'),
+    action: 'vault:open',
+    resource: 'vault',
+    ...nothing,
+  },
+  {
+    title: 'an object claim fails the condition',
+    principal: who('zoe', { level: { value: 3 } }),
+    action: 'vault:open',
+    resource: 'vault',
+    ...nothing,
+  },
+]
+
+runCases(cases)
