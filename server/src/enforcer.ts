@@ -78,7 +78,12 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
   const store =
     options.store ??
     (config.redisUrl
-      ? createRedisStore({ url: config.redisUrl, prefix: config.redisPrefix })
+      ? createRedisStore({
+          url: config.redisUrl,
+          prefix: config.redisPrefix,
+          // A healthy quiet tail must report contact well inside the staleness bound.
+          blockMs: Math.min(1000, Math.floor(config.maxStalenessMs / 3)),
+        })
       : createMemoryStore())
   if (store.kind === 'memory') {
     logger.warn('no REDIS_URL: using the in-memory single-node store (nothing is shared or kept)')

@@ -132,6 +132,25 @@ export function createLivePolicy(options: LivePolicyOptions): LivePolicy {
     return now() - lastContact > options.maxStalenessMs
   }
 
+  // Says so once when the node starts failing closed and once when it recovers, so an operator
+  // sees why requests are denied without a line per request.
+  let reportedStale = false
+  const watchdog = setInterval(
+    () => {
+      const stale = isStale()
+      if (stale === reportedStale) return
+      reportedStale = stale
+      if (stale) {
+        logger.error(
+          { sinceContactMs: now() - lastContact, maxStalenessMs: options.maxStalenessMs },
+          'policy store unreachable beyond the staleness bound: denying everything (policy_stale)',
+        )
+      } else logger.warn({ version: compiled?.version }, 'policy store reachable again')
+    },
+    Math.max(50, Math.floor(options.maxStalenessMs / 4)),
+  )
+  watchdog.unref()
+
   return {
     async start() {
       const snap = await store.load()
@@ -167,6 +186,7 @@ export function createLivePolicy(options: LivePolicyOptions): LivePolicy {
     on: (event, listener) => void events.on(event, listener),
     off: (event, listener) => void events.off(event, listener),
     async stop() {
+      clearInterval(watchdog)
       controller.abort()
       await loop
     },

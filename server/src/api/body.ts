@@ -1,5 +1,5 @@
 import express, { type ErrorRequestHandler, type RequestHandler, type Response } from 'express'
-import type { z } from 'zod'
+import { z } from 'zod'
 import { formatIssues } from '../policy/schema.js'
 import { sendError } from '../http/errors.js'
 
@@ -30,7 +30,10 @@ export function body(options: { form?: boolean } = {}): RequestHandler {
 export const bodyErrors: ErrorRequestHandler = function bodyErrors(err, _req, res, next) {
   const type = (err as { type?: string }).type
   if (type === 'entity.too.large') {
-    return sendError(res, 'payload_too_large', `the body is larger than ${BODY_LIMIT}`)
+    // Each parser has its own limit (forms are far smaller); name the one that refused.
+    const limit = (err as { limit?: unknown }).limit
+    const size = typeof limit === 'number' ? `${limit} bytes` : BODY_LIMIT
+    return sendError(res, 'payload_too_large', `the body is larger than ${size}`)
   }
   if (type === 'entity.parse.failed') {
     return sendError(res, 'invalid_request', 'the body is not valid JSON')
@@ -59,8 +62,30 @@ export function validate<S extends z.ZodType>(
 ): z.output<S> | undefined {
   const parsed = schema.safeParse(input)
   if (parsed.success) return parsed.data
-  const issues = formatIssues(parsed.error)
+  const issues = formatIssues(new z.ZodError(closestBranch(parsed.error.issues)))
   const first = issues[0]!
   sendError(res, code, `${first.path}: ${first.message}`, issues)
   return undefined
+}
+
+type Issue = z.core.$ZodIssue
+
+/** An issue saying the input is not even the shape a branch expects (object vs array…). */
+const wrongShape = (issue: Issue): boolean =>
+  issue.path.length === 0 && (issue.code === 'invalid_type' || issue.code === 'invalid_union')
+
+/**
+ * Replaces each union failure ("Invalid input" on the whole body) by the issues of the branch the
+ * input came closest to matching, so the caller is told which field to fix.
+ */
+function closestBranch(issues: readonly Issue[]): Issue[] {
+  return issues.flatMap((issue) => {
+    if (issue.code !== 'invalid_union' || issue.errors.length === 0) return [issue]
+    const fitting = issue.errors
+      .map((branch) => closestBranch(branch))
+      .filter((branch) => !branch.every(wrongShape))
+    if (fitting.length === 0) return [issue]
+    const best = fitting.reduce((a, b) => (b.length < a.length ? b : a))
+    return best.map((i) => ({ ...i, path: [...issue.path, ...i.path] }) as Issue)
+  })
 }

@@ -8,6 +8,7 @@ import { body, validate } from './body.js'
 import type { ApiDeps } from './deps.js'
 
 const RolesBody = z.strictObject({ roles: z.array(Name).max(1000) })
+const SubjectParam = z.object({ sub: Name })
 
 const Reason = z.string().min(1).max(500).optional()
 const IssuedBefore = z.union([
@@ -107,9 +108,10 @@ export function policyRoutes(deps: ApiDeps): Router {
   })
 
   router.put('/v1/subjects/:sub/roles', admin, body(), async (req, res) => {
-    const sub = validate(res, Name, req.params['sub'])
-    const input = sub === undefined ? undefined : validate(res, RolesBody, req.body)
-    if (sub === undefined || !input) return
+    const params = validate(res, SubjectParam, req.params)
+    const input = params === undefined ? undefined : validate(res, RolesBody, req.body)
+    if (params === undefined || !input) return
+    const { sub } = params
     await applyAndRespond(
       deps,
       res,

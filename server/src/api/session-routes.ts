@@ -34,7 +34,18 @@ export function sessionRoutes(deps: ApiDeps): Router {
     if (!input) return
     const claims = checkCustomClaims(input.claims)
     if (!claims.ok) {
-      return sendError(res, 'invalid_request', `claims.${claims.path}: ${claims.message}`)
+      const path = claims.path === '(root)' ? 'claims' : `claims.${claims.path}`
+      return sendError(res, 'invalid_request', `${path}: ${claims.message}`, [
+        { path, message: claims.message },
+      ])
+    }
+    // Subjects share the binding namespace with groups and roles; `group:admins` as a subject
+    // would inherit that group's roles, so prefixed names are not subjects.
+    const prefixes = ['role', ...Object.values(deps.live.current().policy.groupClaims)]
+    if (prefixes.some((p) => input.sub.startsWith(`${p}:`))) {
+      return sendError(res, 'invalid_request', `sub: must not start with a group or role prefix`, [
+        { path: 'sub', message: 'must not start with a group or role prefix' },
+      ])
     }
     const revoked = deps.live.current().revocation({ sub: input.sub, claims: input.claims ?? {} })
     if (revoked && revoked.reason === 'subject_revoked') {

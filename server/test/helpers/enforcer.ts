@@ -30,7 +30,10 @@ export interface TestNode {
   logs: LineSink
   audit: LineSink
   /** `fetch` against this node with the API key unless `auth` says otherwise. */
-  api(path: string, init?: RequestInit & { json?: unknown; auth?: string | null }): Promise<Response>
+  api(
+    path: string,
+    init?: RequestInit & { json?: unknown; auth?: string | null },
+  ): Promise<Response>
   close(): Promise<void>
 }
 

@@ -1,0 +1,55 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+export const VIGIL_BIN = `${ROOT}server/bin/vigil.js`
+export const ENFORCED_NODE = `${ROOT}test/fixtures/enforced-node.ts`
+
+export interface NodeProcess {
+  url: string
+  child: ChildProcess
+  /** Every stdout line so far (JSON log lines). */
+  lines: string[]
+  stop(signal?: NodeJS.Signals): Promise<number | null>
+}
+
+/**
+ * Starts an enforcer as its own process (the `vigil` bin, or a `.ts` fixture through tsx) on a
+ * free port and resolves once it prints the URL it listens on.
+ */
+export async function startProcess(
+  entry: string,
+  env: Record<string, string>,
+): Promise<NodeProcess> {
+  const args = entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry]
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { PATH: process.env['PATH'] ?? '', PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const lines: string[] = []
+  let stderr = ''
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
+  const url = await new Promise<string>((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout! })
+    rl.on('line', (line) => {
+      lines.push(line)
+      const m = /"url":"(http:\/\/[^"]+)"/.exec(line)
+      if (m) resolve(m[1]!)
+    })
+    child.once('exit', (code) => reject(new Error(`${entry} exited with ${code}: ${stderr}`)))
+  })
+  return {
+    url,
+    child,
+    lines,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null) return child.exitCode
+      child.kill(signal)
+      const [code] = (await once(child, 'exit')) as [number | null]
+      return code
+    },
+  }
+}
