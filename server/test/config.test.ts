@@ -69,7 +69,10 @@ test('trusted issuers are parsed from JSON and a bad entry names its path', () =
   ])
   const bad = loadConfig({ VIGIL_TRUSTED_ISSUERS: '[{"issuer":"x","audience":"a"}]' })
   assert.ok(!bad.ok)
-  assert.equal(bad.problems[0], 'VIGIL_TRUSTED_ISSUERS (at 0.jwks_uri): Invalid input: expected string, received undefined')
+  assert.equal(
+    bad.problems[0],
+    'VIGIL_TRUSTED_ISSUERS (at 0.jwks_uri): Invalid input: expected string, received undefined',
+  )
   const notJson = loadConfig({ VIGIL_TRUSTED_ISSUERS: '{' })
   assert.ok(!notJson.ok)
   assert.equal(notJson.problems[0], 'VIGIL_TRUSTED_ISSUERS: must be JSON')

@@ -15,6 +15,11 @@ const parseForm = express.urlencoded({ limit: '16kb', extended: false, type: () 
  */
 export function body(options: { form?: boolean } = {}): RequestHandler {
   return function readBody(req, res, next) {
+    // RFC 8259 §8.1: JSON is UTF-8. body-parser would also decode utf-7 and friends.
+    const charset = /;\s*charset=("?)([^";]+)\1/i.exec(req.get('content-type') ?? '')?.[2]
+    if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
+      return sendError(res, 'unsupported_media_type', 'the body must be UTF-8')
+    }
     if (req.is('application/json')) return parseJson(req, res, next)
     if (options.form && req.is('application/x-www-form-urlencoded')) {
       return parseForm(req, res, next)

@@ -3,19 +3,10 @@ import type { AuditLog } from '../audit/audit-log.js'
 import type { Authorizer } from '../authorize.js'
 import type { LivePolicy } from '../live-policy.js'
 import type { Metrics } from '../metrics.js'
-import type { PolicyStore } from '../store/types.js'
+import type { LiveSessionInfo, PolicyStore } from '../store/types.js'
 import type { KeyRing, SessionTokens } from '../tokens/index.js'
 
-/** One live session as `GET /v1/sessions` lists it. */
-export interface LiveSessionInfo {
-  sid: string
-  sub: string
-  node: string
-  roles: string[]
-  connectedAt: number
-  lastDecisionAt?: number
-  sockets: number
-}
+export type { LiveSessionInfo } from '../store/types.js'
 
 /** Where the API finds live sessions across all nodes (the realtime layer provides it). */
 export interface SessionDirectory {

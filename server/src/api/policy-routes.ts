@@ -59,7 +59,8 @@ function describe(target: RevokeTarget): string {
 
 /** `If-Match: "12"` or `12` → 12; absent → undefined; anything else → NaN. */
 function ifMatch(header: string | undefined): number | undefined {
-  if (header === undefined) return undefined
+  // RFC 9110 §13.1.1: `*` matches any current representation — no version condition.
+  if (header === undefined || header.trim() === '*') return undefined
   const m = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(header)
   return m ? Number(m[1]) : Number.NaN
 }

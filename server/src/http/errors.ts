@@ -44,9 +44,10 @@ export function sendError(
   const status = STATUS[code]
   // Header values must be printable ASCII without quotes; resource names come from paths.
   const description = message.replace(/["\\]/g, "'").replace(/[^\x20-\x7e]/g, '?')
-  if (code === 'token_missing') {
+  // RFC 7235 §3.1: every 401 carries a challenge; no credential (or an API key) gets no error.
+  if (code === 'token_missing' || code === 'unauthorized') {
     res.setHeader('WWW-Authenticate', 'Bearer realm="vigil"')
-  } else if (status === 401 && code !== 'unauthorized') {
+  } else if (status === 401) {
     res.setHeader(
       'WWW-Authenticate',
       `Bearer realm="vigil", error="invalid_token", error_description="${description}"`,
