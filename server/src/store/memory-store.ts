@@ -3,6 +3,7 @@ import { emptyPolicy, type Change, type Policy } from '../policy/schema.js'
 import type {
   ApplyOptions,
   ApplyResult,
+  LiveSessionInfo,
   LogEntry,
   PolicyStore,
   RefreshRecord,
@@ -54,6 +55,13 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PolicyStore
   const refresh = new Map<string, RefreshEntry>()
   const revokedFamilies = new Set<string>()
   let closed = false
+  const liveNodes = new Map<string, { expires: number; sessions: Map<string, LiveSessionInfo> }>()
+  const liveNode = (node: string, ttlMs: number) => {
+    let entry = liveNodes.get(node)
+    if (!entry) liveNodes.set(node, (entry = { expires: 0, sessions: new Map() }))
+    entry.expires = now() + ttlMs
+    return entry
+  }
 
   function apply(input: Change, opts: ApplyOptions = {}): Promise<ApplyResult> {
     const parsed = parseChange(input)
@@ -177,6 +185,29 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PolicyStore
     revokeFamily(family) {
       revokedFamilies.add(family)
       return Promise.resolve()
+    },
+
+    putLiveSessions(node, sessions, ttlMs) {
+      const entry = liveNode(node, ttlMs)
+      for (const info of sessions) entry.sessions.set(info.sid, structuredClone(info))
+      return Promise.resolve()
+    },
+    dropLiveSession(node, sid) {
+      liveNodes.get(node)?.sessions.delete(sid)
+      return Promise.resolve()
+    },
+    touchNode(node, ttlMs) {
+      liveNode(node, ttlMs)
+      return Promise.resolve()
+    },
+    listLiveSessions() {
+      const at = now()
+      const out: LiveSessionInfo[] = []
+      for (const [node, entry] of liveNodes) {
+        if (entry.expires <= at) liveNodes.delete(node)
+        else for (const info of entry.sessions.values()) out.push(structuredClone(info))
+      }
+      return Promise.resolve(out)
     },
 
     close() {

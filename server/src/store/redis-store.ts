@@ -2,6 +2,7 @@ import { Redis, type RedisOptions } from 'ioredis'
 import { VigilError } from '@vigil/client/protocol'
 import { applyChange, parseChange } from '../policy/changes.js'
 import { PolicySchema, emptyPolicy, formatIssues, type Change } from '../policy/schema.js'
+import { createRedisDirectory } from './redis-directory.js'
 import { createRedisSecrets } from './redis-secrets.js'
 import { redisKeys } from './redis-keys.js'
 import { APPLY } from './redis-scripts.js'
@@ -129,6 +130,7 @@ export function createRedisStore(options: RedisStoreOptions): PolicyStore {
     apply,
     tail,
     ...createRedisSecrets(redis, keys, guard),
+    ...createRedisDirectory(redis, options.prefix ?? '{vigil}:', guard),
     async close() {
       for (const conn of tails) conn.disconnect()
       if (ownsClient) await redis.quit().catch(() => redis.disconnect())

@@ -75,6 +75,19 @@ export type RotateRefreshResult =
   /** A spent token was presented again: the store has already revoked its whole family. */
   | { ok: false; reason: 'reused'; record: RefreshRecord }
 
+/** One live session (one `sid` on one node) in the cross-node directory. */
+export interface LiveSessionInfo {
+  sid: string
+  sub: string
+  node: string
+  roles: string[]
+  /** Milliseconds since epoch. */
+  connectedAt: number
+  lastDecisionAt?: number
+  /** Connections (tabs) of this session on that node. */
+  sockets: number
+}
+
 /**
  * The one central place: the policy document with its version and change log, the signing key
  * ring and the refresh-token families. `RedisStore` and `MemoryStore` implement it and pass the same
@@ -113,6 +126,14 @@ export interface PolicyStore {
     newExp: number,
   ): Promise<RotateRefreshResult>
   revokeFamily(family: string): Promise<void>
+
+  /** Publishes (or updates) a live session of `node`; the node's entries expire after `ttlMs`. */
+  putLiveSessions(node: string, sessions: LiveSessionInfo[], ttlMs: number): Promise<void>
+  dropLiveSession(node: string, sid: string): Promise<void>
+  /** Keeps a node's entries alive; a node that stops touching disappears after `ttlMs`. */
+  touchNode(node: string, ttlMs: number): Promise<void>
+  /** Live sessions of every node that is still alive. */
+  listLiveSessions(): Promise<LiveSessionInfo[]>
 
   close(): Promise<void>
 }

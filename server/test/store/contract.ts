@@ -226,6 +226,31 @@ export function testPolicyStore(name: string, harness: StoreHarness): void {
       assert.equal(await s.getRefresh('h3'), null)
     })
 
+    test('live sessions of two nodes are listed together and leave when dropped or expired', async () => {
+      const a = await harness.create()
+      const b = await harness.peer()
+      const info = (sid: string, node: string) => ({
+        sid,
+        sub: 'alice',
+        node,
+        roles: ['editor'],
+        connectedAt: 1,
+        sockets: 1,
+      })
+      await a.putLiveSessions('node-a', [info('s1', 'node-a'), info('s2', 'node-a')], 60_000)
+      await b.putLiveSessions('node-b', [info('s3', 'node-b')], 150)
+      const sids = async () => (await a.listLiveSessions()).map((s) => s.sid).sort()
+      assert.deepEqual(await sids(), ['s1', 's2', 's3'])
+      await a.dropLiveSession('node-a', 's2')
+      // node-b stops touching: its sessions vanish on their own (bounded wait on a real TTL).
+      for (let i = 0; i < 200 && (await sids()).length > 1; i++) {
+        await new Promise((r) => setTimeout(r, 10))
+      }
+      assert.deepEqual(await sids(), ['s1'])
+      await a.touchNode('node-a', 60_000)
+      assert.deepEqual(await sids(), ['s1'])
+    })
+
     test('unknown, expired and explicitly revoked refresh families are refused', async () => {
       const s = await harness.create()
       const now = Date.now()
