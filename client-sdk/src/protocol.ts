@@ -77,6 +77,8 @@ export const EVENTS = {
   stepUp: 'vigil:step-up',
   revoked: 'vigil:revoked',
   expiring: 'vigil:expiring',
+  /** The token expired without a refresh; the server closes the socket right after. */
+  expired: 'vigil:expired',
   /** Client → server, with ack. */
   refresh: 'vigil:refresh',
 } as const
@@ -127,6 +129,15 @@ export interface ExpiringEvent {
   /** Seconds since epoch when the current access token expires. */
   exp: number
 }
+
+export interface ExpiredEvent {
+  code: 'token_expired'
+  /** Seconds since epoch when the access token expired. */
+  exp: number
+}
+
+/** The ack of `vigil:refresh`: the new token's expiry, or a coded refusal. */
+export type RefreshAck = Ack<{ exp: number; version: number }>
 
 export interface RefreshPayload {
   token: string

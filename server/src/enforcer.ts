@@ -14,6 +14,7 @@ import { createEnforce, type Enforce } from './http/enforce.js'
 import { createLivePolicy, type LivePolicy } from './live-policy.js'
 import { createLogger } from './logger.js'
 import { createMetrics, type Metrics } from './metrics.js'
+import { createSessionRegistry, type SessionRegistry } from './sessions/registry.js'
 import { createMemoryStore } from './store/memory-store.js'
 import { createRedisStore } from './store/redis-store.js'
 import type { PolicyStore } from './store/types.js'
@@ -35,7 +36,7 @@ export interface EnforcerOptions {
   logger?: Logger
   /** Where audit lines go instead of stdout or `config.auditFile` (tests capture them here). */
   auditStream?: DestinationStream
-  /** Live sessions across nodes for `GET /v1/sessions`. @default this node knows none */
+  /** Live sessions across nodes for `GET /v1/sessions`. @default the store's directory */
   directory?: SessionDirectory
 }
 
@@ -55,6 +56,8 @@ export interface Enforcer {
   metrics: Metrics
   audit: AuditLog
   logger: Logger
+  /** This node's live sessions, indexed for re-evaluation (the realtime layer fills it). */
+  registry: SessionRegistry
   /** Stops following the store, flushes the audit log, closes the store if it opened it. */
   close(): Promise<void>
 }
@@ -102,12 +105,13 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     logger: logger.child({ module: 'policy' }),
     onLag: (ms) => metrics.applyLag(ms),
   })
+  const registry = createSessionRegistry()
   const metrics = createMetrics(
     {
       policyVersion: () => live.current().version,
       sinceContactMs: () => live.sinceContactMs(),
       stale: () => live.isStale(),
-      liveSessions: () => 0,
+      liveSessions: () => registry.size,
     },
     config.nodeId,
   )
@@ -159,7 +163,7 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     sessions,
     audit,
     metrics,
-    directory: options.directory ?? { list: () => Promise.resolve([]) },
+    directory: options.directory ?? { list: () => store.listLiveSessions() },
     logger: logger.child({ module: 'api' }),
   }
   const router = Router()
@@ -187,6 +191,7 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     metrics,
     audit,
     logger,
+    registry,
     async close() {
       await live.stop()
       await audit.flush()

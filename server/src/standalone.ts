@@ -5,10 +5,16 @@ import express from 'express'
 import type { Config } from './config.js'
 import { createEnforcer, type Enforcer } from './enforcer.js'
 import type { Logger } from 'pino'
+import type { Server as SocketServer } from 'socket.io'
+import { attachRealtime, createSocketServer, type Realtime } from './realtime/attach.js'
+import type { RealtimeOptions } from './realtime/options.js'
 
 export interface Standalone {
   enforcer: Enforcer
   server: Server
+  /** The enforced socket.io server (default namespace). */
+  io: SocketServer
+  realtime: Realtime
   url: string
   /** Stop accepting, let in-flight requests finish (forced after `graceMs`), flush, close. */
   drain(graceMs?: number): Promise<void>
@@ -29,6 +35,7 @@ export async function startStandalone(
   config: Config,
   logger: Logger,
   routes?: (app: express.Express, enforcer: Enforcer) => void,
+  realtimeOptions: RealtimeOptions = { events: {} },
 ): Promise<Standalone> {
   const enforcer = await createEnforcer({ config, logger })
   const app = express()
@@ -36,6 +43,8 @@ export async function startStandalone(
   routes?.(app, enforcer)
   app.use(enforcer.router)
   const server = createServer(app)
+  const io = createSocketServer(server, enforcer)
+  const realtime = attachRealtime(io, enforcer, realtimeOptions)
   server.listen(config.port, config.host)
   await once(server, 'listening')
   const port = (server.address() as AddressInfo).port
@@ -43,8 +52,13 @@ export async function startStandalone(
   return {
     enforcer,
     server,
+    io,
+    realtime,
     url: `http://${host}:${port}`,
     async drain(graceMs = 10_000) {
+      await realtime.close()
+      // Sockets are told to reconnect elsewhere; HTTP requests in flight may finish.
+      io.disconnectSockets(true)
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeIdleConnections()
       const forced = setTimeout(() => server.closeAllConnections(), graceMs)

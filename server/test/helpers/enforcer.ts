@@ -7,6 +7,9 @@ import { loadConfig, type Config } from '../../src/config.js'
 import { createEnforcer, type Enforcer } from '../../src/enforcer.js'
 import { createLogger } from '../../src/logger.js'
 import type { PolicyStore } from '../../src/store/types.js'
+import type { Server as SocketServer } from 'socket.io'
+import { attachRealtime, createSocketServer, type Realtime } from '../../src/realtime/attach.js'
+import type { RealtimeOptions } from '../../src/realtime/options.js'
 
 export const TEST_API_KEY = 'test-api-key-0123456789abcdef'
 
@@ -29,6 +32,9 @@ export interface TestNode {
   app: express.Express
   logs: LineSink
   audit: LineSink
+  /** The enforced socket.io server, when `realtime` options were given. */
+  io?: SocketServer
+  realtime?: Realtime
   /** `fetch` against this node with the API key unless `auth` says otherwise. */
   api(
     path: string,
@@ -46,6 +52,7 @@ export async function startNode(
     store?: PolicyStore
     env?: Record<string, string>
     routes?: (app: express.Express, enforcer: Enforcer) => void
+    realtime?: RealtimeOptions
   } = {},
 ): Promise<TestNode> {
   const parsed = loadConfig({ VIGIL_API_KEY: TEST_API_KEY, LOG_LEVEL: 'debug', ...options.env })
@@ -63,7 +70,11 @@ export async function startNode(
   const app = express()
   options.routes?.(app, enforcer)
   app.use(enforcer.router)
-  const server = createServer(app).listen(0, '127.0.0.1')
+  const server = createServer(app)
+  const io = options.realtime ? createSocketServer(server, enforcer) : undefined
+  const realtime =
+    io && options.realtime ? attachRealtime(io, enforcer, options.realtime) : undefined
+  server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   return {
@@ -73,6 +84,8 @@ export async function startNode(
     app,
     logs,
     audit,
+    ...(io ? { io } : {}),
+    ...(realtime ? { realtime } : {}),
     api(path, init = {}) {
       const { json, auth, ...rest } = init
       const headers = new Headers(rest.headers)
@@ -86,6 +99,9 @@ export async function startNode(
       })
     },
     async close() {
+      await realtime?.close()
+      io?.disconnectSockets(true)
+      io?.close()
       server.closeAllConnections()
       await new Promise((resolve) => server.close(resolve))
       await enforcer.close()

@@ -1,0 +1,49 @@
+/**
+ * `@vigil/server`: the enforcer as a library. `createEnforcer` composes a node; mount its
+ * `router`, guard routes with `enforce`, and put a socket.io server under it with
+ * `attachRealtime`. Internals (indexes, scripts, caches) are not exported.
+ *
+ * @module
+ */
+
+export { loadConfig } from './config.js'
+export type { Config, ConfigResult } from './config.js'
+
+export { createEnforcer } from './enforcer.js'
+export type { Enforcer, EnforcerOptions } from './enforcer.js'
+export type { EnforceOptions, ResourceOf } from './http/enforce.js'
+export { sendError } from './http/errors.js'
+
+export { attachRealtime, createSocketServer } from './realtime/attach.js'
+export type { Realtime } from './realtime/attach.js'
+export type { EventRule, EventRules, RateLimit, RealtimeOptions } from './realtime/options.js'
+
+export { startStandalone } from './standalone.js'
+export type { Standalone } from './standalone.js'
+export { createLogger } from './logger.js'
+
+export { createMemoryStore } from './store/memory-store.js'
+export { createRedisStore } from './store/redis-store.js'
+export type { MemoryStoreOptions } from './store/memory-store.js'
+export type { RedisStoreOptions } from './store/redis-store.js'
+export type {
+  ApplyResult,
+  LiveSessionInfo,
+  LogEntry,
+  PolicyStore,
+  Snapshot,
+  TailEvent,
+} from './store/types.js'
+
+export { ChangeSchema, PolicySchema, compilePolicy } from './policy/index.js'
+export type {
+  Change,
+  CompiledPolicy,
+  Decision,
+  DecisionReason,
+  Policy,
+  PolicyInput,
+  Principal,
+} from './policy/index.js'
+
+export type { Authorizer, Denial } from './authorize.js'

@@ -1,0 +1,156 @@
+import type { Server as HttpServer } from 'node:http'
+import { Server, type Socket } from 'socket.io'
+import { EVENTS, type CapabilitiesEvent, type RevokedEvent } from '@vigil/client/protocol'
+import type { Enforcer } from '../enforcer.js'
+import type { PolicyUpdate } from '../live-policy.js'
+import { reevaluate, type Consequence } from '../sessions/reevaluate.js'
+import type { LiveEntry } from '../sessions/registry.js'
+import { createDirectoryPublisher } from './directory.js'
+import { createMessageGuard } from './guard.js'
+import { createHandshake, type VigilSocketData } from './handshake.js'
+import { createLifetime } from './lifetime.js'
+import { MAX_MESSAGE_BYTES, RATE_LIMIT_DEFAULTS, type RealtimeOptions } from './options.js'
+import { createRateLimiter } from './rate-limit.js'
+import { createRefreshHandler } from './refresh.js'
+
+export interface Realtime {
+  /** Stops pushing policy updates and heartbeats; sockets are closed by `io.close()`. */
+  close(): Promise<void>
+}
+
+/**
+ * Puts a socket.io server under Vigil: handshake auth, a decision per message, token refresh
+ * in place, and — when the policy changes — `vigil:revoked` / `vigil:step-down` / `vigil:step-up`
+ * pushed to exactly the affected sockets of this node.
+ *
+ * @example
+ * ```ts
+ * const io = createSocketServer(httpServer, vigil)
+ * attachRealtime(io, vigil, { events: { 'doc:edit': { action: 'doc:write', resource: (p) => `doc/${p.docId}` } } })
+ * io.on('connection', (socket) => socket.on('doc:edit', (p, ack) => ack({ ok: true })))
+ * ```
+ */
+export function attachRealtime(io: Server, enforcer: Enforcer, options: RealtimeOptions): Realtime {
+  const { authorizer, audit, live, registry, logger: root, config, store } = enforcer
+  const logger = root.child({ module: 'realtime' })
+  const rate = { ...RATE_LIMIT_DEFAULTS, ...options.rateLimit }
+  const lifetimeOptions = { leadS: options.expiringLeadS ?? 30, graceS: options.expiryGraceS ?? 5 }
+  const sockets = new Map<string, Socket>()
+  const version = (): number => live.current().version
+  const directory = createDirectoryPublisher({
+    store,
+    registry,
+    node: config.nodeId,
+    heartbeatMs: options.directoryHeartbeatMs ?? 5000,
+    logger,
+  })
+
+  io.use(createHandshake({ authorizer, audit, allowedOrigins: config.allowedOrigins, version }))
+
+  io.on('connection', (socket) => {
+    const data = (socket.data as VigilSocketData).vigil
+    if (!data) return void socket.disconnect(true)
+    const policy = live.current()
+    const p = data.principal
+    const entry: LiveEntry = {
+      id: socket.id,
+      principal: p,
+      keys: policy.keysOf(p),
+      roles: policy.rolesOf(p),
+      capabilities: policy.capabilities(p),
+      connectedAt: Date.now(),
+    }
+    // A change may have landed between the handshake's decision and this moment.
+    const late = policy.revocation(p)
+    if (late) return void terminate(socket, 'revoked', late.detail)
+    registry.add(entry)
+    sockets.set(socket.id, socket)
+    directory.connected(entry)
+
+    const lifetime = createLifetime(socket, lifetimeOptions)
+    lifetime.schedule(p.iat, p.exp)
+    socket.use(
+      createMessageGuard(
+        {
+          authorizer,
+          audit,
+          rules: options.events,
+          version,
+          onTerminal: (code, reason) => terminate(socket, code, reason),
+          onFlood: () => {
+            logger.warn({ sub: p.sub, sid: p.sid }, 'message flood: disconnecting')
+            socket.disconnect(true)
+          },
+        },
+        entry,
+        createRateLimiter(rate),
+      ),
+    )
+    socket.on(
+      EVENTS.refresh,
+      createRefreshHandler({ authorizer, live, registry, entry, lifetime, version }),
+    )
+    socket.on('disconnect', () => {
+      lifetime.clear()
+      registry.remove(socket.id)
+      sockets.delete(socket.id)
+      directory.disconnected(entry)
+    })
+    const hello: CapabilitiesEvent = { version: policy.version, capabilities: entry.capabilities }
+    socket.emit(EVENTS.capabilities, hello)
+  })
+
+  function terminate(socket: Socket, code: 'revoked' | 'token_expired', reason: string): void {
+    if (code === 'revoked') {
+      const event: RevokedEvent = { reason, version: version(), at: Date.now() }
+      socket.emit(EVENTS.revoked, event)
+    } else {
+      const exp = (socket.data as VigilSocketData).vigil?.principal.exp ?? 0
+      socket.emit(EVENTS.expired, { code: 'token_expired', exp })
+    }
+    socket.disconnect(true)
+  }
+
+  function push(c: Consequence): void {
+    const socket = sockets.get(c.entry.id)
+    if (!socket) return
+    if (c.kind === 'revoked') {
+      socket.emit(EVENTS.revoked, c.event)
+      socket.disconnect(true)
+    } else {
+      socket.emit(c.kind === 'step-down' ? EVENTS.stepDown : EVENTS.stepUp, c.event)
+    }
+  }
+
+  function onUpdate(update: PolicyUpdate): void {
+    const consequences = reevaluate(update, registry)
+    for (const c of consequences) push(c)
+    if (consequences.length > 0) {
+      logger.debug(
+        { version: update.after.version, affected: consequences.length },
+        'pushed policy update to live sockets',
+      )
+    }
+  }
+  live.on('update', onUpdate)
+
+  return {
+    async close() {
+      live.off('update', onUpdate)
+      await directory.close()
+    },
+  }
+}
+
+/**
+ * A socket.io server with Vigil's defaults: CORS limited to the allowed origins and a 64 KB
+ * message cap (socket.io's own default is 1 MB).
+ */
+export function createSocketServer(http: HttpServer, enforcer: Enforcer): Server {
+  const origins = enforcer.config.allowedOrigins
+  return new Server(http, {
+    maxHttpBufferSize: MAX_MESSAGE_BYTES,
+    cors: { origin: origins.includes('*') ? true : origins },
+    serveClient: false,
+  })
+}
