@@ -81,7 +81,16 @@ export const EVENTS = {
   expired: 'vigil:expired',
   /** Client → server, with ack. */
   refresh: 'vigil:refresh',
+  /** Service feed, client → server with ack: what to watch, and from which version to resume. */
+  subscribe: 'vigil:subscribe',
+  /** Service feed, client → server with ack: one decision query or a batch. */
+  decide: 'vigil:decide',
+  /** Service feed, server → client: the missed changes are no longer known; re-check state. */
+  resync: 'vigil:resync',
 } as const
+
+/** The socket.io namespace of the backend-service feed (authenticated with the API key). */
+export const SERVICE_NAMESPACE = '/services'
 
 /** One permission: an action pattern on a resource pattern, `*` globs. */
 export interface Permission {
@@ -161,3 +170,44 @@ export interface DecisionBody {
   rule?: string
   version: number
 }
+
+/** `vigil:subscribe` payload: subjects and/or sessions to watch (or all), resuming after `since`. */
+export interface SubscribePayload {
+  subjects?: string[]
+  sessions?: string[]
+  all?: boolean
+  /** The last version this service saw; every later change is replayed, none twice. */
+  since?: number
+}
+
+/** A revocation on the service feed; exactly one of subject / session / jti names its target. */
+export interface ServiceRevokedEvent {
+  version: number
+  at: number
+  reason: string
+  subject?: string
+  session?: string
+  jti?: string
+  /** For `issued_before` revocations: the subject's tokens issued before this (epoch s) are dead. */
+  issued_before?: number
+}
+
+/** A subject's permissions changed (evaluated for the subject alone, without token claims). */
+export interface ServiceStepEvent {
+  version: number
+  at: number
+  subject: string
+  roles: string[]
+  removed?: Permission[]
+  added?: Permission[]
+}
+
+export interface ResyncEvent {
+  version: number
+  reason: 'history_unavailable' | 'policy_replaced'
+}
+
+/** One decision query of the decision API and the service feed's `vigil:decide`. */
+export type DecisionQuery =
+  | { token: string; action: string; resource: string }
+  | { subject: string; claims?: Record<string, unknown>; action: string; resource: string }

@@ -16,6 +16,8 @@ export { sendError } from './http/errors.js'
 
 export { attachRealtime, createSocketServer } from './realtime/attach.js'
 export type { Realtime } from './realtime/attach.js'
+export { attachServiceFeed } from './realtime/services.js'
+export type { ServiceFeedOptions } from './realtime/services.js'
 export type { EventRule, EventRules, RateLimit, RealtimeOptions } from './realtime/options.js'
 
 export { startStandalone } from './standalone.js'

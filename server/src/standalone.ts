@@ -8,6 +8,7 @@ import type { Logger } from 'pino'
 import type { Server as SocketServer } from 'socket.io'
 import { attachRealtime, createSocketServer, type Realtime } from './realtime/attach.js'
 import type { RealtimeOptions } from './realtime/options.js'
+import { attachServiceFeed } from './realtime/services.js'
 
 export interface Standalone {
   enforcer: Enforcer
@@ -45,6 +46,7 @@ export async function startStandalone(
   const server = createServer(app)
   const io = createSocketServer(server, enforcer)
   const realtime = attachRealtime(io, enforcer, realtimeOptions)
+  const feed = attachServiceFeed(io, enforcer)
   server.listen(config.port, config.host)
   await once(server, 'listening')
   const port = (server.address() as AddressInfo).port
@@ -57,6 +59,7 @@ export async function startStandalone(
     url: `http://${host}:${port}`,
     async drain(graceMs = 10_000) {
       await realtime.close()
+      feed.close()
       // Sockets are told to reconnect elsewhere; HTTP requests in flight may finish.
       io.disconnectSockets(true)
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))

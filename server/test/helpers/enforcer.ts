@@ -9,6 +9,7 @@ import { createLogger } from '../../src/logger.js'
 import type { PolicyStore } from '../../src/store/types.js'
 import type { Server as SocketServer } from 'socket.io'
 import { attachRealtime, createSocketServer, type Realtime } from '../../src/realtime/attach.js'
+import { attachServiceFeed } from '../../src/realtime/services.js'
 import type { RealtimeOptions } from '../../src/realtime/options.js'
 
 export const TEST_API_KEY = 'test-api-key-0123456789abcdef'
@@ -100,6 +101,7 @@ export async function startNode(
     },
     async close() {
       await realtime?.close()
+      feed?.close()
       io?.disconnectSockets(true)
       io?.close()
       server.closeAllConnections()

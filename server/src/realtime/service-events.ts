@@ -1,0 +1,78 @@
+import type { ServiceRevokedEvent, ServiceStepEvent } from '@vigil/client/protocol'
+import type { PolicyUpdate } from '../live-policy.js'
+import { diffCapabilities } from '../sessions/capability-diff.js'
+
+/** What a backend service watches: subjects, sessions, or everything. */
+export interface Subscription {
+  subjects: Set<string>
+  sessions: Set<string>
+  all: boolean
+}
+
+export type ServiceEvent =
+  | { kind: 'revoked'; event: ServiceRevokedEvent }
+  | { kind: 'step-down' | 'step-up'; event: ServiceStepEvent }
+
+/**
+ * The feed events one update means for one subscription. Computed from the update's before and
+ * after policies, so a replay after a reconnect yields exactly what the live feed would have.
+ */
+export function serviceEventsFor(update: PolicyUpdate, sub: Subscription): ServiceEvent[] {
+  const { before, after, at, entry } = update
+  const version = after.version
+  const out: ServiceEvent[] = []
+  const change = entry?.change
+
+  if (change?.type === 'revoke') {
+    const t = change.target
+    const reason = change.reason ?? 'revoked'
+    const base = { version, at, reason }
+    if (t.kind === 'session' && (sub.all || sub.sessions.has(t.session))) {
+      out.push({ kind: 'revoked', event: { ...base, session: t.session } })
+    } else if (t.kind === 'token' && sub.all) {
+      out.push({ kind: 'revoked', event: { ...base, jti: t.jti } })
+    } else if (t.kind === 'subject' && (sub.all || sub.subjects.has(t.subject))) {
+      out.push({ kind: 'revoked', event: { ...base, subject: t.subject } })
+    } else if (t.kind === 'issued_before' && (sub.all || sub.subjects.has(t.subject))) {
+      const event = { ...base, subject: t.subject, issued_before: t.before }
+      out.push({ kind: 'revoked', event })
+    }
+    return out
+  }
+
+  for (const subject of candidates(update, sub)) {
+    const p = { sub: subject, claims: {} }
+    const { removed, added } = diffCapabilities(before.capabilities(p), after.capabilities(p))
+    const roles = after.rolesOf(p)
+    if (removed.length > 0) {
+      out.push({ kind: 'step-down', event: { version, at, subject, roles, removed } })
+    } else if (added.length > 0) {
+      out.push({ kind: 'step-up', event: { version, at, subject, roles, added } })
+    }
+  }
+  return out
+}
+
+/** Subjects whose permissions this update may have changed, narrowed to the subscription. */
+function candidates(update: PolicyUpdate, sub: Subscription): Iterable<string> {
+  const { affected, before, after } = update
+  if (affected.all) {
+    if (!sub.all) return sub.subjects
+    return new Set([...Object.keys(before.policy.bindings), ...Object.keys(after.policy.bindings)])
+  }
+  const found = new Set<string>()
+  const consider = (s: string): void => {
+    if (sub.all || sub.subjects.has(s)) found.add(s)
+  }
+  for (const key of affected.principals) consider(key)
+  if (affected.roles.length > 0) {
+    const roles = new Set(affected.roles)
+    // A role's holders, before or after: a scan of bindings, only for role and rule changes.
+    for (const bindings of [before.policy.bindings, after.policy.bindings]) {
+      for (const [key, held] of Object.entries(bindings)) {
+        if (held.some((r) => roles.has(r))) consider(key)
+      }
+    }
+  }
+  return found
+}

@@ -1,0 +1,132 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { Server, Socket } from 'socket.io'
+import { z } from 'zod'
+import { EVENTS, SERVICE_NAMESPACE, type ResyncEvent } from '@vigil/client/protocol'
+import { DecisionRequest, decideQuery } from '../api/decision-routes.js'
+import type { Enforcer } from '../enforcer.js'
+import type { PolicyUpdate } from '../live-policy.js'
+import { Name, formatIssues } from '../policy/schema.js'
+import { ackError, handshakeError } from './coded-error.js'
+import { serviceEventsFor, type ServiceEvent, type Subscription } from './service-events.js'
+
+const SubscribeBody = z.strictObject({
+  subjects: z.array(Name).max(10_000).optional(),
+  sessions: z.array(Name).max(10_000).optional(),
+  all: z.boolean().optional(),
+  since: z.number().int().nonnegative().optional(),
+})
+
+export interface ServiceFeedOptions {
+  /** Updates kept for replay to reconnecting services. @default 4096 */
+  historySize?: number
+}
+
+const EVENT_NAME = {
+  revoked: EVENTS.revoked,
+  'step-down': EVENTS.stepDown,
+  'step-up': EVENTS.stepUp,
+} as const
+
+/**
+ * The `/services` namespace: backend services authenticate with the API key, subscribe to the
+ * subjects and sessions they serve (or all), and receive `vigil:revoked` / `vigil:step-down` /
+ * `vigil:step-up` with the policy version. A service that reconnects with `since` gets every change
+ * it missed from this node's update history, in order and none twice — or `vigil:resync` when the
+ * history no longer reaches back that far. It also answers `vigil:decide` (single or batch).
+ *
+ * @example
+ * ```ts
+ * attachServiceFeed(io, vigil)
+ * ```
+ */
+export function attachServiceFeed(
+  io: Server,
+  enforcer: Enforcer,
+  options: ServiceFeedOptions = {},
+): { close(): void } {
+  const { live, authorizer, config, logger: root } = enforcer
+  const logger = root.child({ module: 'services' })
+  const historySize = options.historySize ?? 4096
+  const history: PolicyUpdate[] = []
+  // Versions above this are covered by `history`; this node knows nothing older.
+  let floor = live.current().version
+  const subscriptions = new Map<Socket, Subscription>()
+  const expected = createHash('sha256').update(config.apiKey).digest()
+
+  const nsp = io.of(SERVICE_NAMESPACE)
+  nsp.use((socket, next) => {
+    const key: unknown = socket.handshake.auth?.['apiKey']
+    const presented = createHash('sha256')
+      .update(typeof key === 'string' ? key : '')
+      .digest()
+    if (typeof key !== 'string' || !timingSafeEqual(presented, expected)) {
+      return next(handshakeError('unauthorized', 'a valid API key is required in auth.apiKey'))
+    }
+    next()
+  })
+
+  nsp.on('connection', (socket) => {
+    socket.on(EVENTS.subscribe, (payload: unknown, ack?: unknown) => {
+      const reply = typeof ack === 'function' ? (ack as (b: unknown) => void) : () => {}
+      const parsed = SubscribeBody.safeParse(payload)
+      if (!parsed.success) {
+        const first = formatIssues(parsed.error)[0]!
+        return reply(ackError('invalid_payload', `${first.path}: ${first.message}`))
+      }
+      const { subjects = [], sessions = [], all = false, since } = parsed.data
+      const sub: Subscription = { subjects: new Set(subjects), sessions: new Set(sessions), all }
+      subscriptions.set(socket, sub)
+      const version = live.current().version
+      reply({ ok: true, data: { version } })
+      if (since === undefined || since >= version) return
+      if (since < floor) {
+        const resync: ResyncEvent = { version, reason: 'history_unavailable' }
+        return void socket.emit(EVENTS.resync, resync)
+      }
+      for (const update of history) {
+        if (update.after.version > since) send(socket, serviceEventsFor(update, sub))
+      }
+    })
+
+    socket.on(EVENTS.decide, async (payload: unknown, ack?: unknown) => {
+      const reply = typeof ack === 'function' ? (ack as (b: unknown) => void) : () => {}
+      const parsed = DecisionRequest.safeParse(payload)
+      if (!parsed.success) {
+        const first = formatIssues(parsed.error)[0]!
+        return reply(ackError('invalid_payload', `${first.path}: ${first.message}`))
+      }
+      const version = live.current().version
+      const queries = Array.isArray(parsed.data) ? parsed.data : [parsed.data]
+      const answers = await Promise.all(
+        queries.map((q) => decideQuery(authorizer, q, 'service', version)),
+      )
+      reply({ ok: true, data: Array.isArray(parsed.data) ? answers : answers[0] })
+    })
+
+    socket.on('disconnect', () => subscriptions.delete(socket))
+  })
+
+  function send(socket: Socket, events: ServiceEvent[]): void {
+    for (const e of events) socket.emit(EVENT_NAME[e.kind], e.event)
+  }
+
+  function onUpdate(update: PolicyUpdate): void {
+    history.push(update)
+    if (history.length > historySize) floor = history.shift()!.after.version
+    for (const [socket, sub] of subscriptions) {
+      if (!update.entry) {
+        const resync: ResyncEvent = { version: update.after.version, reason: 'policy_replaced' }
+        socket.emit(EVENTS.resync, resync)
+      }
+      send(socket, serviceEventsFor(update, sub))
+    }
+    if (subscriptions.size > 0) logger.debug({ version: update.after.version }, 'service feed')
+  }
+  live.on('update', onUpdate)
+
+  return {
+    close() {
+      live.off('update', onUpdate)
+    },
+  }
+}
