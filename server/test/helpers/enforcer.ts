@@ -75,6 +75,7 @@ export async function startNode(
   const io = options.realtime ? createSocketServer(server, enforcer) : undefined
   const realtime =
     io && options.realtime ? attachRealtime(io, enforcer, options.realtime) : undefined
+  const feed = io ? attachServiceFeed(io, enforcer) : undefined
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
