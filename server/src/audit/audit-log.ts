@@ -39,7 +39,17 @@ export interface AuditLog {
   adminChange(record: AdminChangeRecord): void
   /** Writes out whatever is buffered (on shutdown). */
   flush(): Promise<void>
+  /**
+   * Also hands every record to `listener` in-process (a live console's tail). Costs nothing
+   * while nobody listens. Returns the unsubscribe function.
+   */
+  tap(listener: (record: AuditEvent) => void): () => void
 }
+
+/** A record as a tap receives it: what the line holds. */
+export type AuditEvent =
+  | ({ event: 'decision'; time: string; node: string } & DecisionRecord)
+  | ({ event: 'admin_change'; time: string; node: string } & AdminChangeRecord)
 
 /**
  * The decision log: one JSON line per decision and per admin change, written through pino's
@@ -63,12 +73,27 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     },
     destination,
   )
+  const listeners = new Set<(record: AuditEvent) => void>()
+  const emit = (record: AuditEvent): void => {
+    for (const listener of listeners) listener(record)
+  }
   return {
     decision(record) {
       logger.info(record, 'decision')
+      if (listeners.size > 0) {
+        emit({ event: 'decision', time: new Date().toISOString(), node: options.nodeId, ...record })
+      }
     },
     adminChange(record) {
       logger.info(record, 'admin_change')
+      if (listeners.size > 0) {
+        const time = new Date().toISOString()
+        emit({ event: 'admin_change', time, node: options.nodeId, ...record })
+      }
+    },
+    tap(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
     },
     flush() {
       return new Promise((resolve) => {

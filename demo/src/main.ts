@@ -1,0 +1,31 @@
+import { createLogger, loadConfig } from '@vigil/server'
+import { startDemo } from './app.js'
+
+/** `npm start`: the enforcer and the live revocation demo on one port. */
+const parsed = loadConfig(process.env)
+if (!parsed.ok) {
+  process.stderr.write(`vigil demo: invalid configuration\n  ${parsed.problems.join('\n  ')}\n`)
+  process.exit(1)
+}
+const { config } = parsed
+const logger = createLogger({ level: config.logLevel, nodeId: config.nodeId })
+const demo = await startDemo(config, logger)
+logger.info({ url: demo.url, store: demo.enforcer.store.kind }, 'vigil demo listening')
+process.stdout.write(
+  `\n  Vigil live revocation demo (${demo.enforcer.store.kind} store)\n` +
+    `  workspace      ${demo.workspaceUrl}\n` +
+    `  admin console  ${demo.adminUrl}\n\n`,
+)
+if (config.apiKeyGenerated) {
+  process.stderr.write(`  VIGIL_API_KEY (generated for this run): ${config.apiKey}\n\n`)
+}
+let stopping = false
+const stop = async (): Promise<void> => {
+  if (stopping) return
+  stopping = true
+  await demo.close()
+  logger.flush()
+  process.exit(0)
+}
+process.on('SIGTERM', () => void stop())
+process.on('SIGINT', () => void stop())
