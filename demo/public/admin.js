@@ -208,7 +208,7 @@ async function tailAudit() {
 }
 
 function showAudit(r) {
-  const t = r.time.slice(11, 23)
+  const t = new Date(r.time).toISOString().slice(11, 23)
   const text =
     r.event === 'admin_change'
       ? `${t} ${r.actor} ${r.change} ${r.target ?? ''} v${r.versionBefore}→v${r.versionAfter}`

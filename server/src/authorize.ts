@@ -4,7 +4,7 @@ import type { LivePolicy } from './live-policy.js'
 import type { Metrics } from './metrics.js'
 import type { Decision, DecisionReason } from './policy/index.js'
 import type { Principal } from './policy/principal.js'
-import type { Verifier } from './tokens/index.js'
+import type { Verifier, VerifyResult } from './tokens/index.js'
 
 export type DenialCode = Extract<
   ErrorCode,
@@ -32,6 +32,16 @@ export interface AuthorizeOptions {
 export interface Authorizer {
   /** Token valid, node fresh, session not revoked: who is this, right now? */
   authenticate(token: string | undefined, opts: AuthorizeOptions): Promise<Authenticated>
+  /**
+   * The same decision, synchronously, when it needs no I/O (cached token or principal in hand,
+   * fast consistency); `undefined` otherwise — then call `authorize`. Audited when it answers.
+   */
+  authorizeNow(
+    who: string | Principal | undefined,
+    action: string,
+    resource: string,
+    opts: AuthorizeOptions,
+  ): Authorized | undefined
   /** May this token (or already-authenticated principal) do `action` on `resource` now? Audited. */
   authorize(
     who: string | Principal | undefined,
@@ -61,31 +71,64 @@ export function createAuthorizer(deps: {
 }): Authorizer {
   const { verifier, live, audit, metrics } = deps
 
+  type Identified = { ok: true; principal: Principal } | Denial
+
+  function refused(verified: Exclude<VerifyResult, { ok: true }>): Denial {
+    return verified.code === 'token_expired'
+      ? { ok: false, code: 'token_expired', message: 'the access token has expired' }
+      : {
+          ok: false,
+          code: 'token_invalid',
+          message: `the access token is invalid (${verified.detail})`,
+        }
+  }
+
+  /**
+   * Who is asking, without a single await when that can be known: a principal already in hand or
+   * a token in the verified-token cache, on the fast (local) view. `undefined` means it needs I/O
+   * (a full verification, or a strong read of the store's version).
+   */
+  function identifyNow(who: string | Principal | undefined, opts: AuthorizeOptions) {
+    if (who === undefined || who === '') {
+      const denial: Denial = {
+        ok: false,
+        code: 'token_missing',
+        message: 'a Bearer access token is required',
+      }
+      return denial
+    }
+    if (opts.consistency === 'strong') return undefined
+    if (typeof who !== 'string') return fresh(who, opts)
+    const verified = verifier.peek(who)
+    if (verified === undefined) return undefined
+    return verified.ok ? fresh(verified.principal, opts) : refused(verified)
+  }
+
   async function identify(
     who: string | Principal | undefined,
     opts: AuthorizeOptions,
-  ): Promise<{ ok: true; principal: Principal } | Denial> {
-    if (who === undefined || who === '') {
-      return { ok: false, code: 'token_missing', message: 'a Bearer access token is required' }
+  ): Promise<Identified> {
+    const now = identifyNow(who, opts)
+    if (now !== undefined) return now
+    let principal: Principal
+    if (typeof who === 'string') {
+      const verified = await verifier.verify(who)
+      if (!verified.ok) return refused(verified)
+      principal = verified.principal
+    } else principal = who!
+    if (opts.consistency === 'strong') {
+      try {
+        await live.ensureFresh()
+      } catch {
+        // The store is unreachable or too far ahead: a strong read cannot be honoured.
+        metrics.staleDenial(opts.transport)
+        return stale(principal)
+      }
     }
-    if (typeof who !== 'string') return freshness(who, opts)
-    const verified = await verifier.verify(who)
-    if (!verified.ok) {
-      return verified.code === 'token_expired'
-        ? { ok: false, code: 'token_expired', message: 'the access token has expired' }
-        : {
-            ok: false,
-            code: 'token_invalid',
-            message: `the access token is invalid (${verified.detail})`,
-          }
-    }
-    return freshness(verified.principal, opts)
+    return fresh(principal, opts)
   }
 
-  async function freshness(
-    principal: Principal,
-    opts: AuthorizeOptions,
-  ): Promise<{ ok: true; principal: Principal } | Denial> {
+  function fresh(principal: Principal, opts: AuthorizeOptions): Identified {
     if (principal.exp !== undefined && principal.exp * 1000 <= Date.now()) {
       return {
         ok: false,
@@ -94,18 +137,38 @@ export function createAuthorizer(deps: {
         principal,
       }
     }
-    try {
-      if (opts.consistency === 'strong') await live.ensureFresh()
-    } catch {
-      // The store is unreachable or too far ahead: we cannot honour a strong read.
-      metrics.staleDenial(opts.transport)
-      return stale(principal)
-    }
     if (live.isStale()) {
       metrics.staleDenial(opts.transport)
       return stale(principal)
     }
     return { ok: true, principal }
+  }
+
+  function decideFor(
+    identified: Identified,
+    action: string,
+    resource: string,
+    opts: AuthorizeOptions,
+    started: number,
+  ): Authorized {
+    let result: Authorized
+    if (!identified.ok) result = identified
+    else {
+      const { principal } = identified
+      const policy = live.current()
+      const decision = policy.decide(principal, action, resource)
+      if (decision.allow) result = { ok: true, principal, decision }
+      else if (REVOKED.has(decision.reason)) {
+        const detail = policy.revocation(principal)?.detail ?? decision.reason
+        const message = `access was revoked (${detail})`
+        result = { ok: false, code: 'revoked', message, principal, decision }
+      } else {
+        const message = `not allowed to ${action} on ${resource}`
+        result = { ok: false, code: 'forbidden', message, principal, decision }
+      }
+    }
+    record(result, action, resource, opts.transport, performance.now() - started)
+    return result
   }
 
   return {
@@ -125,38 +188,16 @@ export function createAuthorizer(deps: {
       return { ok: true, principal: who.principal, version: policy.version }
     },
 
+    authorizeNow(who, action, resource, opts) {
+      const started = performance.now()
+      const identified = identifyNow(who, opts)
+      return identified && decideFor(identified, action, resource, opts, started)
+    },
+
     async authorize(who, action, resource, opts) {
-      const started = process.hrtime.bigint()
-      const identified = await identify(who, opts)
-      let result: Authorized
-      if (!identified.ok) {
-        result = identified
-      } else {
-        const { principal } = identified
-        const decision = live.current().decide(principal, action, resource)
-        if (decision.allow) result = { ok: true, principal, decision }
-        else if (REVOKED.has(decision.reason)) {
-          const detail = live.current().revocation(principal)?.detail ?? decision.reason
-          result = {
-            ok: false,
-            code: 'revoked',
-            message: `access was revoked (${detail})`,
-            principal,
-            decision,
-          }
-        } else {
-          result = {
-            ok: false,
-            code: 'forbidden',
-            message: `not allowed to ${action} on ${resource}`,
-            principal,
-            decision,
-          }
-        }
-      }
-      const durationUs = Number(process.hrtime.bigint() - started) / 1000
-      record(result, action, resource, opts.transport, durationUs)
-      return result
+      const started = performance.now()
+      const identified = identifyNow(who, opts) ?? (await identify(who, opts))
+      return decideFor(identified, action, resource, opts, started)
     },
   }
 
@@ -165,7 +206,7 @@ export function createAuthorizer(deps: {
     action: string,
     resource: string,
     transport: DecisionRecord['transport'],
-    durationUs: number,
+    durationMs: number,
   ): void {
     const principal = result.principal
     const decision = result.ok ? result.decision : result.decision
@@ -180,9 +221,9 @@ export function createAuthorizer(deps: {
       reason: decision?.reason ?? (result.ok ? 'allowed' : result.code),
       rule: decision?.rule,
       version: decision?.version ?? live.current().version,
-      durationUs: Math.round(durationUs * 10) / 10,
+      durationUs: Math.round(durationMs * 10_000) / 10,
     })
-    metrics.decision(transport, result.ok ? 'allow' : result.code, durationUs)
+    metrics.decision(transport, result.ok ? 'allow' : result.code, durationMs * 1000)
   }
 
   function stale(principal: Principal): Denial {

@@ -88,11 +88,19 @@ export function createMetrics(sources: MetricsSources, nodeId: string): Metrics 
       this.set(sources.liveSessions())
     },
   })
+  // Label lookups cost more than the increment itself; bind each label set once.
+  const counters = new Map<string, { inc(): void }>()
+  const timers = new Map<string, { observe(v: number): void }>()
   return {
     registry,
     decision(transport, result, durationUs) {
-      decisions.inc({ transport, result })
-      latency.observe({ transport }, durationUs / 1e6)
+      const key = `${transport}\u0000${result}`
+      let counter = counters.get(key)
+      if (!counter) counters.set(key, (counter = decisions.labels(transport, result)))
+      counter.inc()
+      let timer = timers.get(transport)
+      if (!timer) timers.set(transport, (timer = latency.labels(transport)))
+      timer.observe(durationUs / 1e6)
     },
     applyLag: (ms) => lag.observe(ms / 1000),
     staleDenial: (transport) => stale.inc({ transport }),

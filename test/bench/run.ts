@@ -16,6 +16,9 @@ const { values } = parseArgs({
 const benches: Record<string, () => Promise<{ bench: Bench }>> = {
   decide: () => import('./decide.js'),
   verify: () => import('./verify.js'),
+  http: () => import('./http.js'),
+  socket: () => import('./socket.js'),
+  revoke: () => import('./revoke.js'),
 }
 
 const selected = values.only ? values.only.split(',') : Object.keys(benches)

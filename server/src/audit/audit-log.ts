@@ -48,8 +48,8 @@ export interface AuditLog {
 
 /** A record as a tap receives it: what the line holds. */
 export type AuditEvent =
-  | ({ event: 'decision'; time: string; node: string } & DecisionRecord)
-  | ({ event: 'admin_change'; time: string; node: string } & AdminChangeRecord)
+  | ({ event: 'decision'; time: number; node: string } & DecisionRecord)
+  | ({ event: 'admin_change'; time: number; node: string } & AdminChangeRecord)
 
 /**
  * The decision log: one JSON line per decision and per admin change, written through pino's
@@ -68,7 +68,8 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
   const logger: Logger = pino(
     {
       base: { node: options.nodeId, log: 'audit' },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      // Epoch milliseconds: formatting an ISO date per decision is a visible share of its cost.
+      timestamp: pino.stdTimeFunctions.epochTime,
       messageKey: 'event',
     },
     destination,
@@ -81,14 +82,13 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     decision(record) {
       logger.info(record, 'decision')
       if (listeners.size > 0) {
-        emit({ event: 'decision', time: new Date().toISOString(), node: options.nodeId, ...record })
+        emit({ event: 'decision', time: Date.now(), node: options.nodeId, ...record })
       }
     },
     adminChange(record) {
       logger.info(record, 'admin_change')
       if (listeners.size > 0) {
-        const time = new Date().toISOString()
-        emit({ event: 'admin_change', time, node: options.nodeId, ...record })
+        emit({ event: 'admin_change', time: Date.now(), node: options.nodeId, ...record })
       }
     },
     tap(listener) {

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
-import type { Authorizer } from '../authorize.js'
+import type { Authorized, Authorizer } from '../authorize.js'
 import type { Decision } from '../policy/index.js'
 import type { Principal } from '../policy/principal.js'
 import { bearerToken } from './bearer.js'
@@ -47,29 +47,31 @@ export function createEnforce(authorizer: Authorizer) {
       throw new TypeError('enforce(action, resourceOf): resourceOf must be a string or function')
     }
     const consistency = options.consistency ?? 'fast'
-    return async function enforce(req: Request, res: Response, next: NextFunction) {
+    return function enforce(req: Request, res: Response, next: NextFunction): void {
       const token = bearerToken(req)
       if (token === null) {
-        sendError(res, 'token_invalid', 'the Authorization header is not a Bearer token')
-        return
+        return sendError(res, 'token_invalid', 'the Authorization header is not a Bearer token')
       }
       let resource: string
       try {
         resource = typeof resourceOf === 'string' ? resourceOf : resourceOf(req)
       } catch {
-        sendError(res, 'invalid_request', 'the resource of this request could not be determined')
-        return
+        return sendError(
+          res,
+          'invalid_request',
+          'the resource of this request could not be determined',
+        )
       }
-      const result = await authorizer.authorize(token, action, resource, {
-        transport: 'http',
-        consistency,
-      })
-      if (!result.ok) {
-        sendError(res, result.code, result.message)
-        return
+      const finish = (result: Authorized): void => {
+        if (!result.ok) return sendError(res, result.code, result.message)
+        req.vigil = { principal: result.principal, decision: result.decision }
+        next()
       }
-      req.vigil = { principal: result.principal, decision: result.decision }
-      next()
+      const opts = { transport: 'http', consistency } as const
+      // A cached token on the fast path is decided without a single await.
+      const now = authorizer.authorizeNow(token, action, resource, opts)
+      if (now) return finish(now)
+      authorizer.authorize(token, action, resource, opts).then(finish, next)
     }
   }
 }

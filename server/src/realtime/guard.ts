@@ -1,7 +1,7 @@
 import type { Socket } from 'socket.io'
 import { EVENTS, type ErrorCode } from '@vigil/client/protocol'
 import type { AuditLog } from '../audit/audit-log.js'
-import type { Authorizer } from '../authorize.js'
+import type { Authorized, Authorizer } from '../authorize.js'
 import { formatIssues } from '../policy/schema.js'
 import type { LiveEntry } from '../sessions/registry.js'
 import { ackError } from './coded-error.js'
@@ -28,6 +28,7 @@ type Packet = [string, ...unknown[]]
  */
 export function createMessageGuard(deps: GuardDeps, entry: LiveEntry, limiter: RateLimiter) {
   let queue: Promise<void> = Promise.resolve()
+  let pending = 0
   return function vigilGuard(packet: Packet, next: (err?: Error) => void): void {
     const [event, ...args] = packet
     const last = args.at(-1)
@@ -65,16 +66,27 @@ export function createMessageGuard(deps: GuardDeps, entry: LiveEntry, limiter: R
       audit(rule.action, 'invalid_payload')
       return refuse('invalid_payload', 'the resource of this message could not be determined')
     }
-    const decide = async (): Promise<void> => {
-      const result = await deps.authorizer.authorize(entry.principal, rule.action, resource, {
-        transport: 'socket',
-        consistency: rule.consistency ?? 'fast',
-      })
+    const opts = { transport: 'socket', consistency: rule.consistency ?? 'fast' } as const
+    const finish = (result: Authorized): void => {
       entry.lastDecisionAt = Date.now()
       if (result.ok) return next()
       refuse(result.code, result.message)
       if (result.code === 'revoked' || result.code === 'token_expired') {
         deps.onTerminal(result.code, result.message)
+      }
+    }
+    // With nothing queued, a fast decision runs synchronously; otherwise it waits its turn so a
+    // slow (strong) decision cannot let a later message overtake an earlier one.
+    if (pending === 0) {
+      const now = deps.authorizer.authorizeNow(entry.principal, rule.action, resource, opts)
+      if (now) return finish(now)
+    }
+    pending += 1
+    const decide = async (): Promise<void> => {
+      try {
+        finish(await deps.authorizer.authorize(entry.principal, rule.action, resource, opts))
+      } finally {
+        pending -= 1
       }
     }
     queue = queue.then(decide, decide)

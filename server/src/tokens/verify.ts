@@ -36,6 +36,11 @@ export interface Verifier {
   verify(token: string): Promise<VerifyResult>
   /** Full verification, bypassing and not filling the cache. Never throws. */
   verifyUncached(token: string): Promise<VerifyResult>
+  /**
+   * The cache's answer alone, synchronously: a hit (or an expired hit), or `undefined` when only
+   * a full verification can tell. Lets the hot path decide without a single await.
+   */
+  peek(token: string): VerifyResult | undefined
 }
 
 /** RFC 9068 §2.2: what every Vigil access token carries. */
@@ -170,17 +175,21 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }
   }
 
+  function peek(token: string): VerifyResult | undefined {
+    if (typeof token !== 'string') return refuse('too_large')
+    const hit = cache.get(token)
+    if (!hit) return undefined
+    if (hit.exp <= now() / 1000 - clockToleranceS) {
+      cache.delete(token)
+      return refuse('expired')
+    }
+    return { ok: true, principal: hit.principal, exp: hit.exp, cached: true }
+  }
+
   async function verify(token: string): Promise<VerifyResult> {
     try {
-      if (typeof token !== 'string') return refuse('too_large')
-      const hit = cache.get(token)
-      if (hit) {
-        if (hit.exp <= now() / 1000 - clockToleranceS) {
-          cache.delete(token)
-          return refuse('expired')
-        }
-        return { ok: true, principal: hit.principal, exp: hit.exp, cached: true }
-      }
+      const known = peek(token)
+      if (known) return known
       const pending = inflight.get(token)
       if (pending) return await pending
       const run = verifyUncached(token).then((result) => {
@@ -201,7 +210,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }
   }
 
-  return { verify, verifyUncached }
+  return { verify, verifyUncached, peek }
 }
 
 function deepFreeze<T>(value: T): Readonly<T> {
