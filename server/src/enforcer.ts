@@ -11,6 +11,7 @@ import { createAuthorizer, type Authorizer } from './authorize.js'
 import type { Config } from './config.js'
 import { sendError, sendThrown } from './http/errors.js'
 import { createEnforce, type Enforce } from './http/enforce.js'
+import { sdkRoutes } from './http/sdk-route.js'
 import { createLivePolicy, type LivePolicy } from './live-policy.js'
 import { createLogger } from './logger.js'
 import { createMetrics, type Metrics } from './metrics.js'
@@ -168,6 +169,7 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
   }
   const router = Router()
   router.use(wellKnownRoutes(deps))
+  router.use(sdkRoutes())
   router.use(sessionRoutes(deps))
   router.use(policyRoutes(deps))
   router.use(decisionRoutes(deps))

@@ -105,7 +105,10 @@ export function attachRealtime(io: Server, enforcer: Enforcer, options: Realtime
       const event: RevokedEvent = { reason, version: version(), at: Date.now() }
       socket.emit(EVENTS.revoked, event)
     } else {
-      const exp = (socket.data as VigilSocketData).vigil?.principal.exp ?? 0
+      // A refresh in place swaps the registry entry's token; the handshake's one may be long gone.
+      const p =
+        registry.get(socket.id)?.principal ?? (socket.data as VigilSocketData).vigil?.principal
+      const exp = p?.exp ?? 0
       socket.emit(EVENTS.expired, { code: 'token_expired', exp })
     }
     socket.disconnect(true)
