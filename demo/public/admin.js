@@ -6,6 +6,7 @@ import { createVigilClient } from '/sdk/vigil.js'
 const $ = (id) => document.getElementById(id)
 let vigil = null
 let policyVersion = null
+let policyDirty = false
 
 function el(tag, props = {}, ...children) {
   const node = document.createElement(tag)
@@ -94,6 +95,8 @@ async function refreshSessions() {
   try {
     const { body } = await api('/v1/sessions')
     $('version').textContent = `policy v${body.version}`
+    // Follow the live version in the editor unless the admin is in the middle of an edit.
+    if (body.version !== policyVersion && !policyDirty) loadPolicy().catch(() => {})
     const rows = body.sessions
       .sort((a, b) => a.sub.localeCompare(b.sub) || a.connectedAt - b.connectedAt)
       .map((s) => {
@@ -151,6 +154,7 @@ async function refreshSessions() {
 async function loadPolicy() {
   const { body } = await api('/v1/policy')
   policyVersion = body.version
+  policyDirty = false
   $('policy').value = JSON.stringify(body.policy, null, 2)
   $('policy-meta').textContent = `version ${body.version}`
   $('policy-errors').replaceChildren()
@@ -271,6 +275,7 @@ async function enter(session) {
   vigil.on('revoked', (e) => {
     $('action-status').textContent = `This admin session was revoked (${e.reason}).`
   })
+  $('policy').addEventListener('input', () => (policyDirty = true))
   $('policy-save').onclick = savePolicy
   $('policy-reload').onclick = loadPolicy
   $('rotate').onclick = async () => {

@@ -127,7 +127,11 @@ export function attachRealtime(io: Server, enforcer: Enforcer, options: Realtime
 
   function onUpdate(update: PolicyUpdate): void {
     const consequences = reevaluate(update, registry)
-    for (const c of consequences) push(c)
+    for (const c of consequences) {
+      push(c)
+      // Roles shown in the cross-node directory changed with the step.
+      if (c.kind !== 'revoked') directory.connected(c.entry)
+    }
     if (consequences.length > 0) {
       logger.debug(
         { version: update.after.version, affected: consequences.length },
