@@ -1,7 +1,8 @@
 /** Redis key names of one store, all under one hash tag so Lua scripts work on Redis Cluster. */
 export interface RedisKeys {
   version: string
-  policy: string
+  /** The policy document, one key per section (see `redis-document.ts`). */
+  doc: DocumentKeys
   log: string
   keys: string
   currentKid: string
@@ -10,6 +11,26 @@ export interface RedisKeys {
   familyPrefix: string
 }
 
+/** Hash keys holding the document: small sections in `meta`, large maps one field per entry. */
+export interface DocumentKeys {
+  meta: string
+  bindings: string
+  subjects: string
+  sessions: string
+  tokens: string
+  issuedBefore: string
+}
+
+/** The document keys in the fixed order the Lua scripts receive them. */
+export const DOC_KEY_ORDER = [
+  'meta',
+  'bindings',
+  'subjects',
+  'sessions',
+  'tokens',
+  'issuedBefore',
+] as const satisfies readonly (keyof DocumentKeys)[]
+
 /**
  * @param prefix Namespace of every key; keep the `{…}` hash tag when you change it.
  * @default '{vigil}:'
@@ -17,7 +38,14 @@ export interface RedisKeys {
 export function redisKeys(prefix = '{vigil}:'): RedisKeys {
   return {
     version: `${prefix}version`,
-    policy: `${prefix}policy`,
+    doc: {
+      meta: `${prefix}doc:meta`,
+      bindings: `${prefix}doc:bindings`,
+      subjects: `${prefix}doc:rev:subjects`,
+      sessions: `${prefix}doc:rev:sessions`,
+      tokens: `${prefix}doc:rev:tokens`,
+      issuedBefore: `${prefix}doc:rev:issuedBefore`,
+    },
     log: `${prefix}log`,
     keys: `${prefix}keys`,
     currentKid: `${prefix}keys:current`,

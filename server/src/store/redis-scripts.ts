@@ -5,20 +5,36 @@
  */
 
 /**
- * KEYS: version, policy, log. ARGV: expected version, document JSON, entry JSON, stream max length.
- * Returns {1, newVersion} or {0, currentVersion} when another writer got there first.
+ * KEYS: version, log, then the document keys (`DOC_KEY_ORDER`). ARGV: expected version, entry
+ * JSON, stream max length, then `[op, keyIndex, field, value]` quads (`S` HSET, `D` HDEL) from
+ * `encodePatch`. Returns {1, newVersion}, or {0, currentVersion} when another writer got there
+ * first — in which case nothing was written.
  */
 export const APPLY = `
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 if current ~= tonumber(ARGV[1]) then return {0, current} end
+for i = 4, #ARGV, 4 do
+  local key = KEYS[3 + tonumber(ARGV[i + 1])]
+  if ARGV[i] == 'S' then
+    redis.call('HSET', key, ARGV[i + 2], ARGV[i + 3])
+  else
+    redis.call('HDEL', key, ARGV[i + 2])
+  end
+end
 local nextVersion = current + 1
 redis.call('SET', KEYS[1], nextVersion)
-redis.call('SET', KEYS[2], ARGV[2])
 -- Approximate trimming is cheaper; short logs (tests, tiny deployments) trim exactly.
 local trim = '~'
-if tonumber(ARGV[4]) < 1000 then trim = '=' end
-redis.call('XADD', KEYS[3], 'MAXLEN', trim, ARGV[4], nextVersion .. '-0', 'e', ARGV[3])
+if tonumber(ARGV[3]) < 1000 then trim = '=' end
+redis.call('XADD', KEYS[2], 'MAXLEN', trim, ARGV[3], nextVersion .. '-0', 'e', ARGV[2])
 return {1, nextVersion}
+`
+
+/** KEYS: version, then the document keys. Returns {version, HGETALL of each}, one consistent read. */
+export const READ = `
+local out = { redis.call('GET', KEYS[1]) or '0' }
+for i = 2, #KEYS do out[i] = redis.call('HGETALL', KEYS[i]) end
+return out
 `
 
 /** KEYS: keys hash, current kid. ARGV: kid, key JSON. Returns 1 when this key became the signer. */

@@ -1,11 +1,12 @@
 import { Redis, type RedisOptions } from 'ioredis'
 import { VigilError } from '@vigil/client/protocol'
 import { applyChange, parseChange } from '../policy/changes.js'
-import { PolicySchema, emptyPolicy, formatIssues, type Change } from '../policy/schema.js'
+import { PolicySchema, formatIssues, type Change } from '../policy/schema.js'
 import { createRedisDirectory } from './redis-directory.js'
 import { createRedisSecrets } from './redis-secrets.js'
 import { redisKeys } from './redis-keys.js'
-import { APPLY } from './redis-scripts.js'
+import { decodeDocument, documentKeys, encodePatch } from './redis-document.js'
+import { APPLY, READ } from './redis-scripts.js'
 import { tailRedis } from './redis-tail.js'
 import type { ApplyOptions, ApplyResult, PolicyStore, Snapshot, TailOptions } from './types.js'
 
@@ -49,22 +50,33 @@ export function createRedisStore(options: RedisStoreOptions): PolicyStore {
   const redis = options.client ?? new Redis(options.url!, baseOptions(name))
   const ownsClient = !options.client
   redis.on('error', () => {}) // reconnects are ioredis's job; callers see failed commands
-  redis.defineCommand('vigilApply', { numberOfKeys: 3, lua: APPLY })
+  const docKeys = documentKeys(keys.doc)
+  redis.defineCommand('vigilApply', { numberOfKeys: 2 + docKeys.length, lua: APPLY })
+  redis.defineCommand('vigilRead', { numberOfKeys: 1 + docKeys.length, lua: READ })
   const tails = new Set<Redis>()
   // The last snapshot this process wrote or read: the next write usually builds on it directly.
   let known: Snapshot | null = null
 
   async function readSnapshot(conn: Redis = redis): Promise<Snapshot> {
-    const [rawVersion, rawPolicy] = await conn.mget(keys.version, keys.policy)
-    const version = Number(rawVersion ?? 0)
-    if (rawPolicy == null) return { version, policy: emptyPolicy() }
-    const parsed = PolicySchema.safeParse(JSON.parse(rawPolicy))
+    const [rawVersion, ...sections] = (await (conn as unknown as VigilCommands).vigilRead(
+      keys.version,
+      ...docKeys,
+    )) as [string, ...string[][]]
+    let document: unknown
+    try {
+      document = decodeDocument(sections)
+    } catch (err) {
+      throw new VigilError('invalid_policy', 'the stored policy document is not JSON', {
+        cause: err,
+      })
+    }
+    const parsed = PolicySchema.safeParse(document)
     if (!parsed.success) {
       throw new VigilError('invalid_policy', 'the stored policy document is invalid', {
         details: formatIssues(parsed.error),
       })
     }
-    return { version, policy: parsed.data }
+    return { version: Number(rawVersion), policy: parsed.data }
   }
 
   async function apply(input: Change, opts: ApplyOptions = {}): Promise<ApplyResult> {
@@ -85,12 +97,12 @@ export function createRedisStore(options: RedisStoreOptions): PolicyStore {
       const [committed, version] = (await guard(
         (redis as unknown as VigilCommands).vigilApply(
           keys.version,
-          keys.policy,
           keys.log,
+          ...docKeys,
           base.version,
-          JSON.stringify(result.policy),
           entry,
           logMaxLength,
+          ...encodePatch(base.policy, result.policy),
         ),
       )) as [number, number]
       if (committed === 1) {
@@ -111,6 +123,8 @@ export function createRedisStore(options: RedisStoreOptions): PolicyStore {
       commandTimeout: undefined,
     })
     connection.on('error', () => {})
+    // A duplicate does not inherit custom commands; the tail reads snapshots on its own connection.
+    connection.defineCommand('vigilRead', { numberOfKeys: 1 + docKeys.length, lua: READ })
     tails.add(connection)
     connection.once('end', () => tails.delete(connection))
     return tailRedis(fromVersion, {
@@ -142,6 +156,7 @@ type TailEvent = import('./types.js').TailEvent
 
 interface VigilCommands {
   vigilApply(...args: (string | number)[]): Promise<unknown>
+  vigilRead(...args: string[]): Promise<unknown>
 }
 
 function conflict(version: number, expected: number): ApplyResult {

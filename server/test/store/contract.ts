@@ -125,6 +125,54 @@ export function testPolicyStore(name: string, harness: StoreHarness): void {
       assert.equal(Object.keys(snap.policy.bindings).length, 40)
     })
 
+    test('a peer loads exactly the document the writer built, through every kind of change', async () => {
+      const a = await harness.create()
+      const bindings = Object.fromEntries(
+        Array.from({ length: 500 }, (_, i) => [`user${i}`, i % 2 ? ['viewer'] : ['viewer', 'x']]),
+      )
+      const steps: Change[] = [
+        {
+          type: 'policy.replace',
+          policy: {
+            roles: {
+              viewer: { permissions: [{ action: 'doc:read', resource: 'doc/*' }] },
+              x: { permissions: [] },
+            },
+            bindings,
+            rules: [
+              {
+                id: 'r1',
+                effect: 'deny',
+                subjects: ['user1'],
+                actions: ['*'],
+                resources: ['doc/secret'],
+              },
+            ],
+          },
+        },
+        { type: 'revoke', target: { kind: 'subject', subject: 'user3' }, reason: 'left' },
+        { type: 'revoke', target: { kind: 'session', session: 's1' } },
+        { type: 'revoke', target: { kind: 'token', jti: 'j1', until: 4_000_000_000 } },
+        { type: 'revoke', target: { kind: 'issued_before', subject: 'user4', before: 100 } },
+        { type: 'revoke.lift', target: { kind: 'session', session: 's1' } },
+        { type: 'role.delete', role: 'x' },
+        { type: 'subject.roles', subject: 'user7', roles: [] },
+        { type: 'rule.delete', id: 'r1' },
+      ]
+      let last: Awaited<ReturnType<PolicyStore['apply']>> | undefined
+      for (const change of steps) {
+        last = await a.apply(change)
+        assert.ok(last.ok, JSON.stringify(last))
+      }
+      assert.ok(last?.ok)
+      const loaded = await (await harness.peer()).load()
+      assert.equal(loaded.version, last.version)
+      assert.deepEqual(loaded.policy, last.policy)
+      assert.equal(Object.keys(loaded.policy.bindings).length, 499)
+      assert.deepEqual(loaded.policy.bindings['user2'], ['viewer'])
+      assert.deepEqual(Object.keys(loaded.policy.revocations.sessions), [])
+    })
+
     test('tail yields every later change in order, then waits for new ones', async () => {
       const fresh = await harness.create()
       for (let i = 0; i < 3; i++) await fresh.apply(viewer)
