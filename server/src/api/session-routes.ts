@@ -69,7 +69,9 @@ export function sessionRoutes(deps: ApiDeps): Router {
       const result = await deps.sessions.refresh(input.refresh_token)
       res.setHeader('Cache-Control', 'no-store')
       if (!result.ok) {
-        return sendError(res, 'invalid_grant', `the refresh token was refused (${result.detail})`)
+        return sendError(res, 'invalid_grant', `the refresh token was refused (${result.detail})`, {
+          reason: result.detail,
+        })
       }
       res.json(result.pair)
     } catch (err) {
