@@ -60,8 +60,9 @@ export async function startStandalone(
     async drain(graceMs = 10_000) {
       await realtime.close()
       feed.close()
-      // Sockets are told to reconnect elsewhere; HTTP requests in flight may finish.
-      io.disconnectSockets(true)
+      // Sockets are told to reconnect elsewhere; HTTP requests in flight may finish. Only this
+      // node's: with a cluster adapter, a bare disconnectSockets() closes every node's sockets.
+      io.local.disconnectSockets(true)
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeIdleConnections()
       const forced = setTimeout(() => server.closeAllConnections(), graceMs)

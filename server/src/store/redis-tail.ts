@@ -26,21 +26,23 @@ export async function* tailRedis(
   const { connection: conn, keys, signal } = options
   const stop = (): void => conn.disconnect()
   signal?.addEventListener('abort', stop, { once: true })
+  // ioredis never settles a command that waits on a connection disconnected mid-reconnect
+  // (redis/ioredis#2169), so a read must also end when the tail is stopped.
+  const stopped = new Promise<null>((resolve) => {
+    if (signal?.aborted) resolve(null)
+    signal?.addEventListener('abort', () => resolve(null), { once: true })
+  })
   let last = fromVersion
   let failures = 0
   try {
     while (!signal?.aborted) {
       let reply: [string, [string, string[]][]][] | null
       try {
-        reply = (await conn.xread(
-          'COUNT',
-          1000,
-          'BLOCK',
-          options.blockMs,
-          'STREAMS',
-          keys.log,
-          `${last}-0`,
-        )) as typeof reply
+        reply = (await Promise.race([
+          conn.xread('COUNT', 1000, 'BLOCK', options.blockMs, 'STREAMS', keys.log, `${last}-0`),
+          stopped,
+        ])) as typeof reply
+        if (signal?.aborted) return
         failures = 0
       } catch {
         if (signal?.aborted) return
@@ -51,7 +53,10 @@ export async function* tailRedis(
       }
       options.onContact?.(options.now())
       if (reply === null) {
-        const stored = Number((await conn.get(keys.version).catch(() => null)) ?? 0)
+        const stored = Number(
+          (await Promise.race([conn.get(keys.version).catch(() => null), stopped])) ?? 0,
+        )
+        if (signal?.aborted) return
         if (stored < last) {
           const snap = await options.readSnapshot(conn)
           last = snap.version

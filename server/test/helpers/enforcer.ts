@@ -103,7 +103,7 @@ export async function startNode(
     async close() {
       await realtime?.close()
       feed?.close()
-      io?.disconnectSockets(true)
+      io?.local.disconnectSockets(true)
       io?.close()
       server.closeAllConnections()
       await new Promise((resolve) => server.close(resolve))
