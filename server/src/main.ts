@@ -1,42 +1,55 @@
-import { loadConfig } from './config.js'
-import { createLogger } from './logger.js'
-import { startStandalone, type Standalone } from './standalone.js'
+import type { Standalone } from './standalone.js'
 
 /**
- * The standalone enforcer (`npx vigil`): configuration from the environment, one HTTP server,
- * and a graceful drain on SIGTERM/SIGINT — stop accepting, finish in-flight requests, flush the
- * audit log, exit 0.
+ * The `vigil` bin. With a command (`vigil revoke --subject alice`, `vigil --help`) it is the admin
+ * CLI, talking to a running enforcer's HTTP API. Without one (or with `serve`) it is the
+ * standalone enforcer: configuration from the environment, one HTTP server, and a graceful drain
+ * on SIGTERM/SIGINT — stop accepting, finish in-flight requests, flush the audit log, exit 0.
  */
-const parsed = loadConfig(process.env)
-if (!parsed.ok) {
-  process.stderr.write(`vigil: invalid configuration\n  ${parsed.problems.join('\n  ')}\n`)
-  process.exit(1)
-}
-const config = parsed.config
-const logger = createLogger({ level: config.logLevel, nodeId: config.nodeId })
-
-let node: Standalone
-try {
-  node = await startStandalone(config, logger)
-} catch (err) {
-  logger.fatal({ err }, 'could not start')
-  process.exit(1)
-}
-logger.info({ url: node.url, store: node.enforcer.store.kind }, `vigil listening on ${node.url}`)
-if (config.apiKeyGenerated) {
-  // Shown once, on the terminal only, so a developer can call the API; never logged.
-  process.stderr.write(`\nVIGIL_API_KEY (generated for this run): ${config.apiKey}\n\n`)
+// The server modules load only for `serve`, so an admin command starts in a fraction of the time.
+const command = process.argv[2]
+if (command !== undefined && command !== 'serve') {
+  const { runCli } = await import('./cli/run.js')
+  process.exitCode = await runCli(process.argv.slice(2), process.env)
+} else {
+  await serve()
 }
 
-let draining = false
-async function drain(signal: string): Promise<void> {
-  if (draining) return
-  draining = true
-  logger.info({ signal }, 'draining')
-  await node.drain()
-  logger.info('drained')
-  logger.flush()
-  process.exit(0)
+async function serve(): Promise<void> {
+  const { loadConfig } = await import('./config.js')
+  const { createLogger } = await import('./logger.js')
+  const { startStandalone } = await import('./standalone.js')
+  const parsed = loadConfig(process.env)
+  if (!parsed.ok) {
+    process.stderr.write(`vigil: invalid configuration\n  ${parsed.problems.join('\n  ')}\n`)
+    process.exit(1)
+  }
+  const config = parsed.config
+  const logger = createLogger({ level: config.logLevel, nodeId: config.nodeId })
+
+  let node: Standalone
+  try {
+    node = await startStandalone(config, logger)
+  } catch (err) {
+    logger.fatal({ err }, 'could not start')
+    process.exit(1)
+  }
+  logger.info({ url: node.url, store: node.enforcer.store.kind }, `vigil listening on ${node.url}`)
+  if (config.apiKeyGenerated) {
+    // Shown once, on the terminal only, so a developer can call the API; never logged.
+    process.stderr.write(`\nVIGIL_API_KEY (generated for this run): ${config.apiKey}\n\n`)
+  }
+
+  let draining = false
+  async function drain(signal: string): Promise<void> {
+    if (draining) return
+    draining = true
+    logger.info({ signal }, 'draining')
+    await node.drain()
+    logger.info('drained')
+    logger.flush()
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => void drain('SIGTERM'))
+  process.on('SIGINT', () => void drain('SIGINT'))
 }
-process.on('SIGTERM', () => void drain('SIGTERM'))
-process.on('SIGINT', () => void drain('SIGINT'))

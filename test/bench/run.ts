@@ -19,6 +19,7 @@ const benches: Record<string, () => Promise<{ bench: Bench }>> = {
   http: () => import('./http.js'),
   socket: () => import('./socket.js'),
   revoke: () => import('./revoke.js'),
+  decisions: () => import('./decisions.js'),
 }
 
 const selected = values.only ? values.only.split(',') : Object.keys(benches)

@@ -7,6 +7,11 @@ export interface Subscription {
   subjects: Set<string>
   sessions: Set<string>
   all: boolean
+  /**
+   * The service already has every change up to this version (its `since`, when it is ahead of
+   * this node): a node catching up must not send those again.
+   */
+  after?: number
 }
 
 export type ServiceEvent =

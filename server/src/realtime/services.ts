@@ -75,6 +75,8 @@ export function attachServiceFeed(
       }
       const { subjects = [], sessions = [], all = false, since } = parsed.data
       const sub: Subscription = { subjects: new Set(subjects), sessions: new Set(sessions), all }
+      const after = Math.max(since ?? -1, subscriptions.get(socket)?.after ?? -1)
+      if (after >= 0) sub.after = after
       subscriptions.set(socket, sub)
       const version = live.current().version
       reply({ ok: true, data: { version } })
@@ -114,6 +116,7 @@ export function attachServiceFeed(
     history.push(update)
     if (history.length > historySize) floor = history.shift()!.after.version
     for (const [socket, sub] of subscriptions) {
+      if (sub.after !== undefined && update.after.version <= sub.after) continue
       if (!update.entry) {
         const resync: ResyncEvent = { version: update.after.version, reason: 'policy_replaced' }
         socket.emit(EVENTS.resync, resync)

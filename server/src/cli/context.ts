@@ -1,0 +1,18 @@
+import type { AdminApi } from './api-client.js'
+import type { Invocation } from './args.js'
+
+/** What a CLI command gets: the API, where to print, and whether `--json` was asked for. */
+export interface CommandContext {
+  api: AdminApi
+  json: boolean
+  /** One line on stdout. */
+  out(line: string): void
+  /** One line on stderr: information that must not end up in piped output. */
+  note(line: string): void
+  /** The API's answer as JSON with `--json`, else the human line. */
+  print(result: unknown, human: string): void
+  /** A file's text, or standard input for `-`. */
+  readInput(file: string): Promise<string>
+}
+
+export type Command = (inv: Invocation, ctx: CommandContext) => Promise<void>

@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { after, before, test } from 'node:test'
+import { Redis } from 'ioredis'
+import { io, type Socket } from 'socket.io-client'
+import type { StepDownEvent, TokenPair } from '@vigil/client/protocol'
+import { createServiceClient, type ServiceRevokedEvent } from '@vigil/client/service'
+import { ROOT, VIGIL_BIN, startProcess, type NodeProcess } from '../helpers/process.js'
+
+const EMBEDDED_APP = `${ROOT}demo/src/embedded-app.ts`
+const REDIS_URL = process.env['VIGIL_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379'
+const API_KEY = `it-${randomBytes(16).toString('hex')}`
+const PREFIX = `{vigil-emb-${randomBytes(4).toString('hex')}}:`
+const env = {
+  REDIS_URL,
+  VIGIL_REDIS_PREFIX: PREFIX,
+  VIGIL_API_KEY: API_KEY,
+  VIGIL_ISSUER: 'http://vigil.test',
+}
+
+let vigil: NodeProcess
+let embedded: NodeProcess
+const sockets: Socket[] = []
+
+async function call(
+  node: NodeProcess,
+  method: string,
+  path: string,
+  body?: unknown,
+  auth = API_KEY,
+): Promise<{ status: number; json: any }> {
+  const res = await fetch(node.url + path, {
+    method,
+    headers: {
+      authorization: `Bearer ${auth}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  })
+  const text = await res.text()
+  return { status: res.status, json: text ? JSON.parse(text) : null }
+}
+
+before(async () => {
+  // The standalone `vigil` bin and an app embedding the enforcer, as two processes on one Redis.
+  ;[vigil, embedded] = await Promise.all([
+    startProcess(VIGIL_BIN, env),
+    startProcess(EMBEDDED_APP, env),
+  ])
+  const seeded = await call(vigil, 'PUT', '/v1/policy', {
+    roles: {
+      viewer: { permissions: [{ action: 'doc:read', resource: 'doc/*' }] },
+      editor: { permissions: [{ action: 'doc:*', resource: 'doc/*' }] },
+    },
+    bindings: { alice: ['editor'], bob: ['viewer'] },
+  })
+  assert.equal(seeded.status, 200)
+})
+
+after(async () => {
+  for (const s of sockets) s.close()
+  await Promise.all([vigil?.stop(), embedded?.stop()])
+  const redis = new Redis(REDIS_URL)
+  const keys = await redis.keys(`${PREFIX}*`)
+  if (keys.length > 0) await redis.del(...keys)
+  redis.disconnect()
+})
+
+test('the embedded enforcer denies alice’s next message after a step-down made through the other process', async () => {
+  const session = await call(vigil, 'POST', '/v1/sessions', { sub: 'alice' })
+  assert.equal(session.status, 201)
+  const { access_token: token } = session.json as TokenPair
+
+  const socket = io(embedded.url, { auth: { token }, transports: ['websocket'] })
+  sockets.push(socket)
+  await new Promise((resolve) => socket.once('connect', () => resolve(undefined)))
+  const edit = { docId: '7', text: 'draft' }
+  assert.deepEqual(await socket.emitWithAck('doc:edit', edit), {
+    ok: true,
+    data: { docId: '7', length: 5 },
+  })
+  assert.equal((await call(embedded, 'GET', '/api/hello')).status, 200)
+
+  const steppedDown = new Promise<StepDownEvent>((resolve) =>
+    socket.once('vigil:step-down', resolve),
+  )
+  const stepped = await call(vigil, 'PUT', '/v1/subjects/alice/roles', { roles: ['viewer'] })
+  assert.equal(stepped.status, 200)
+  // A strong HTTP write honours the acknowledged change before the push has even arrived.
+  const write = await call(embedded, 'PUT', '/api/docs/7', undefined, token)
+  assert.equal(write.status, 403)
+  assert.equal(write.json.error.code, 'forbidden')
+
+  const event = await steppedDown
+  assert.equal(event.version, stepped.json.version)
+  assert.deepEqual(event.capabilities.roles, ['viewer'])
+  const denied = await socket.emitWithAck('doc:edit', edit)
+  assert.equal(denied.error.code, 'forbidden')
+  assert.equal((await call(embedded, 'GET', '/api/docs/7', undefined, token)).status, 200)
+})
+
+test('a service on the embedded app’s feed receives a revocation made through the other process', async (t) => {
+  const service = createServiceClient({ url: embedded.url, apiKey: API_KEY })
+  t.after(() => service.close())
+  await service.watch({ subjects: ['bob'] })
+  const revoked = new Promise<ServiceRevokedEvent>((resolve) => service.on('revoked', resolve))
+  const made = await call(vigil, 'POST', '/v1/revocations', { subject: 'bob', reason: 'left' })
+  assert.equal(made.status, 201)
+  const event = await revoked
+  assert.deepEqual(
+    { subject: event.subject, reason: event.reason, version: event.version },
+    { subject: 'bob', reason: 'left', version: made.json.version },
+  )
+  const decided = await service.decide({ subject: 'bob', action: 'doc:read', resource: 'doc/7' })
+  assert.deepEqual(
+    { allow: decided.allow, version: decided.version >= event.version },
+    {
+      allow: false,
+      version: true,
+    },
+  )
+  assert.match(decided.reason, /revoked/)
+})
