@@ -181,7 +181,7 @@ test('a service that reconnects to a different node still receives the three cha
   assert.equal(feed.events.length, 3)
 })
 
-test('a service resuming from before a node’s history is told to resync instead', async (t) => {
+test('a service resuming from before a node’s history gets the missed revocations from the store’s log, then a resync', async (t) => {
   const a = await node(t, redisEnv)
   await apply(a, 'PUT', '/v1/policy', SEED_POLICY)
   const proxy = await startTcpProxy(a.url)
@@ -193,15 +193,21 @@ test('a service resuming from before a node’s history is told to resync instea
   proxy.cut()
   await dropped
   const versions = await threeChanges(a)
-  // A node started after the changes knows nothing older than its start.
+  // A node started after the changes never saw them; its store's change log did.
   const late = await node(t, redisEnv)
+  const revoked = next(client, 'revoked')
   const resync = next(client, 'resync')
   proxy.restore(late.url)
 
-  const event = await resync
-  assert.equal(event.reason, 'history_unavailable')
-  assert.ok(event.version >= versions[2]! && before < versions[0]!)
-  assert.equal(client.lastVersion, event.version)
+  const event = await revoked
+  assert.equal(event.subject, 'alice')
+  assert.equal(event.reason, 'offboarded')
+  assert.equal(event.version, versions[2])
+  // The two role changes need the policy as it was then, which the late node never held.
+  const told = await resync
+  assert.equal(told.reason, 'history_unavailable')
+  assert.ok(told.version >= versions[2]! && before < versions[0]!)
+  assert.equal(client.lastVersion, told.version)
 })
 
 /** The store as one node sees it, with a gate that holds back the changes it tails. */

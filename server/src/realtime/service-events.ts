@@ -1,5 +1,6 @@
 import type { ServiceRevokedEvent, ServiceStepEvent } from '@vigil/client/protocol'
 import type { PolicyUpdate } from '../live-policy.js'
+import type { Change } from '../policy/schema.js'
 import { diffCapabilities } from '../sessions/capability-diff.js'
 
 /** What a backend service watches: subjects, sessions, or everything. */
@@ -28,22 +29,7 @@ export function serviceEventsFor(update: PolicyUpdate, sub: Subscription): Servi
   const out: ServiceEvent[] = []
   const change = entry?.change
 
-  if (change?.type === 'revoke') {
-    const t = change.target
-    const reason = change.reason ?? 'revoked'
-    const base = { version, at, reason }
-    if (t.kind === 'session' && (sub.all || sub.sessions.has(t.session))) {
-      out.push({ kind: 'revoked', event: { ...base, session: t.session } })
-    } else if (t.kind === 'token' && sub.all) {
-      out.push({ kind: 'revoked', event: { ...base, jti: t.jti } })
-    } else if (t.kind === 'subject' && (sub.all || sub.subjects.has(t.subject))) {
-      out.push({ kind: 'revoked', event: { ...base, subject: t.subject } })
-    } else if (t.kind === 'issued_before' && (sub.all || sub.subjects.has(t.subject))) {
-      const event = { ...base, subject: t.subject, issued_before: t.before }
-      out.push({ kind: 'revoked', event })
-    }
-    return out
-  }
+  if (change?.type === 'revoke') return revocationEvents(change, version, at, sub)
 
   for (const subject of candidates(update, sub)) {
     const p = { sub: subject, claims: {} }
@@ -56,6 +42,31 @@ export function serviceEventsFor(update: PolicyUpdate, sub: Subscription): Servi
     }
   }
   return out
+}
+
+/**
+ * The feed events of one revocation change: everything a service needs is in the change itself,
+ * so a replay straight from the store's change log is exact.
+ */
+export function revocationEvents(
+  change: Extract<Change, { type: 'revoke' }>,
+  version: number,
+  at: number,
+  sub: Subscription,
+): ServiceEvent[] {
+  const t = change.target
+  const base = { version, at, reason: change.reason ?? 'revoked' }
+  if (t.kind === 'session' && (sub.all || sub.sessions.has(t.session))) {
+    return [{ kind: 'revoked', event: { ...base, session: t.session } }]
+  }
+  if (t.kind === 'token' && sub.all) return [{ kind: 'revoked', event: { ...base, jti: t.jti } }]
+  if (t.kind === 'subject' && (sub.all || sub.subjects.has(t.subject))) {
+    return [{ kind: 'revoked', event: { ...base, subject: t.subject } }]
+  }
+  if (t.kind === 'issued_before' && (sub.all || sub.subjects.has(t.subject))) {
+    return [{ kind: 'revoked', event: { ...base, subject: t.subject, issued_before: t.before } }]
+  }
+  return []
 }
 
 /** Subjects whose permissions this update may have changed, narrowed to the subscription. */

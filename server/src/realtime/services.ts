@@ -7,7 +7,12 @@ import type { Enforcer } from '../enforcer.js'
 import type { PolicyUpdate } from '../live-policy.js'
 import { Name, formatIssues } from '../policy/schema.js'
 import { ackError, handshakeError } from './coded-error.js'
-import { serviceEventsFor, type ServiceEvent, type Subscription } from './service-events.js'
+import {
+  revocationEvents,
+  serviceEventsFor,
+  type ServiceEvent,
+  type Subscription,
+} from './service-events.js'
 
 const SubscribeBody = z.strictObject({
   subjects: z.array(Name).max(10_000).optional(),
@@ -66,7 +71,7 @@ export function attachServiceFeed(
   })
 
   nsp.on('connection', (socket) => {
-    socket.on(EVENTS.subscribe, (payload: unknown, ack?: unknown) => {
+    socket.on(EVENTS.subscribe, async (payload: unknown, ack?: unknown) => {
       const reply = typeof ack === 'function' ? (ack as (b: unknown) => void) : () => {}
       const parsed = SubscribeBody.safeParse(payload)
       if (!parsed.success) {
@@ -77,16 +82,35 @@ export function attachServiceFeed(
       const sub: Subscription = { subjects: new Set(subjects), sessions: new Set(sessions), all }
       const after = Math.max(since ?? -1, subscriptions.get(socket)?.after ?? -1)
       if (after >= 0) sub.after = after
+      // Older than this node's history: the missed part comes from the store's change log. Live
+      // updates meanwhile land in `history` and are replayed below, so none is lost or doubled.
+      let fromLog: ServiceEvent[] = []
+      let partial = false
+      const readFrom = floor
+      if (since !== undefined && since < readFrom) {
+        subscriptions.delete(socket)
+        const entries = await enforcer.store.readLog(since, readFrom).catch(() => null)
+        if (!entries || floor !== readFrom) partial = true
+        for (const e of entries ?? []) {
+          if (e.change.type === 'revoke') {
+            fromLog.push(...revocationEvents(e.change, e.version, e.at, sub))
+          } else if (e.change.type !== 'keys.rotated') partial = true
+        }
+        if (!entries) fromLog = []
+      }
       subscriptions.set(socket, sub)
       const version = live.current().version
       reply({ ok: true, data: { version } })
       if (since === undefined || since >= version) return
-      if (since < floor) {
-        const resync: ResyncEvent = { version, reason: 'history_unavailable' }
-        return void socket.emit(EVENTS.resync, resync)
-      }
+      send(socket, fromLog)
       for (const update of history) {
         if (update.after.version > since) send(socket, serviceEventsFor(update, sub))
+      }
+      // Revocations replay exactly from the log; what other changes did to permissions needs the
+      // policy as it was then, which this node never held — the service should re-check.
+      if (partial) {
+        const resync: ResyncEvent = { version, reason: 'history_unavailable' }
+        socket.emit(EVENTS.resync, resync)
       }
     })
 

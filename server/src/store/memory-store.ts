@@ -132,6 +132,15 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PolicyStore
     version: () => Promise.resolve(version),
     apply,
     tail,
+    readLog(fromVersion, toVersion) {
+      if (toVersion <= fromVersion) return Promise.resolve([])
+      const first = log[0]
+      if (!first || first.version > fromVersion + 1 || toVersion > version) {
+        return Promise.resolve(null)
+      }
+      const start = fromVersion + 1 - first.version
+      return Promise.resolve(log.slice(start, start + (toVersion - fromVersion)))
+    },
 
     listKeys: () => Promise.resolve([...keys.values()].map((k) => structuredClone(k))),
     currentKid: () => Promise.resolve(currentKid),

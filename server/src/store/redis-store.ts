@@ -7,8 +7,15 @@ import { createRedisSecrets } from './redis-secrets.js'
 import { redisKeys } from './redis-keys.js'
 import { decodeDocument, documentKeys, encodePatch } from './redis-document.js'
 import { APPLY, READ } from './redis-scripts.js'
-import { tailRedis } from './redis-tail.js'
-import type { ApplyOptions, ApplyResult, PolicyStore, Snapshot, TailOptions } from './types.js'
+import { decodeEntry, tailRedis } from './redis-tail.js'
+import type {
+  ApplyOptions,
+  ApplyResult,
+  LogEntry,
+  PolicyStore,
+  Snapshot,
+  TailOptions,
+} from './types.js'
 
 export interface RedisStoreOptions {
   /** `redis://…` URL; ignored when `client` is given. */
@@ -137,8 +144,22 @@ export function createRedisStore(options: RedisStoreOptions): PolicyStore {
     })
   }
 
+  async function readLog(fromVersion: number, toVersion: number): Promise<LogEntry[] | null> {
+    if (toVersion <= fromVersion) return []
+    const raw = await guard(redis.xrange(keys.log, `${fromVersion + 1}-0`, `${toVersion}-0`))
+    const entries: LogEntry[] = []
+    for (const [id, fields] of raw) {
+      const entry = decodeEntry(Number.parseInt(id, 10), fields)
+      // A gap or an undecodable entry means the log cannot tell the whole story.
+      if (!entry || entry.version !== fromVersion + 1 + entries.length) return null
+      entries.push(entry)
+    }
+    return entries.length === toVersion - fromVersion ? entries : null
+  }
+
   return {
     kind: 'redis',
+    readLog,
     load: () => guard(readSnapshot()),
     version: async () => Number((await guard(redis.get(keys.version))) ?? 0),
     apply,

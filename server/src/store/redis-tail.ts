@@ -85,7 +85,8 @@ export async function* tailRedis(
   }
 }
 
-function decodeEntry(version: number, fields: string[]): LogEntry | null {
+/** One stream entry as a log entry, or null when no valid writer could have produced it. */
+export function decodeEntry(version: number, fields: string[]): LogEntry | null {
   const raw = fields[fields.indexOf('e') + 1]
   if (raw === undefined) return null
   try {

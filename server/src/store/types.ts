@@ -102,6 +102,11 @@ export interface PolicyStore {
   apply(change: Change, options?: ApplyOptions): Promise<ApplyResult>
   /** Every change after `fromVersion`, in order, forever (until the signal aborts). */
   tail(fromVersion: number, options?: TailOptions): AsyncIterable<TailEvent>
+  /**
+   * The log entries with `fromVersion < version <= toVersion`, in order — or `null` when the log
+   * no longer reaches back that far (trimmed, or the store was reset).
+   */
+  readLog(fromVersion: number, toVersion: number): Promise<LogEntry[] | null>
 
   listKeys(): Promise<StoredKey[]>
   currentKid(): Promise<string | null>

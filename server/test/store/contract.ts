@@ -185,6 +185,28 @@ export function testPolicyStore(name: string, harness: StoreHarness): void {
       assert.equal(typeof last.entry.at, 'number')
     })
 
+    test('readLog returns a range of entries in order, or null once the log was trimmed', async () => {
+      const small = await harness.create({ logLimit: 3 })
+      for (let i = 0; i < 3; i++) {
+        await small.apply({ type: 'revoke', target: { kind: 'session', session: `s${i}` } })
+      }
+      const range = await small.readLog(1, 3)
+      assert.deepEqual(
+        range?.map((e) => e.version),
+        [2, 3],
+      )
+      assert.ok(range?.[0]?.change.type === 'revoke')
+      assert.deepEqual(await small.readLog(3, 3), [])
+      for (let i = 3; i < 6; i++) {
+        await small.apply({ type: 'revoke', target: { kind: 'session', session: `s${i}` } })
+      }
+      assert.equal(await small.readLog(1, 6), null)
+      assert.deepEqual(
+        (await small.readLog(3, 6))?.map((e) => e.version),
+        [4, 5, 6],
+      )
+    })
+
     test('tail hands a reader behind the trimmed log the whole document', async () => {
       const small = await harness.create({ logLimit: 2 })
       for (let i = 0; i < 5; i++) {
