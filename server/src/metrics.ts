@@ -31,11 +31,21 @@ export function createMetrics(sources: MetricsSources, nodeId: string): Metrics 
   const registry = new Registry()
   registry.setDefaultLabels({ node: nodeId })
   collectDefaultMetrics({ register: registry })
-  const decisions = new Counter({
+  // Decisions are counted in plain numbers and handed to prom-client when it is scraped: its
+  // `inc()` (label validation and hashing) costs more than the count itself, once per message.
+  const counts = new Map<string, { labels: { transport: string; result: string }; n: number }>()
+  new Counter({
     name: 'vigil_decisions_total',
     help: 'Decisions by transport and result (allow, or the denial code).',
     labelNames: ['transport', 'result'],
     registers: [registry],
+    collect() {
+      for (const count of counts.values()) {
+        if (count.n === 0) continue
+        this.inc(count.labels, count.n)
+        count.n = 0
+      }
+    },
   })
   const latency = new Histogram({
     name: 'vigil_decision_duration_seconds',
@@ -88,16 +98,15 @@ export function createMetrics(sources: MetricsSources, nodeId: string): Metrics 
       this.set(sources.liveSessions())
     },
   })
-  // Label lookups cost more than the increment itself; bind each label set once.
-  const counters = new Map<string, { inc(): void }>()
+  // Label lookups cost more than the observation itself; bind each transport's once.
   const timers = new Map<string, { observe(v: number): void }>()
   return {
     registry,
     decision(transport, result, durationUs) {
       const key = `${transport}\u0000${result}`
-      let counter = counters.get(key)
-      if (!counter) counters.set(key, (counter = decisions.labels(transport, result)))
-      counter.inc()
+      let count = counts.get(key)
+      if (!count) counts.set(key, (count = { labels: { transport, result }, n: 0 }))
+      count.n += 1
       let timer = timers.get(transport)
       if (!timer) timers.set(transport, (timer = latency.labels(transport)))
       timer.observe(durationUs / 1e6)

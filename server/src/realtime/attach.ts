@@ -1,6 +1,12 @@
 import type { Server as HttpServer } from 'node:http'
 import { Server, type Socket } from 'socket.io'
-import { EVENTS, type CapabilitiesEvent, type RevokedEvent } from '@vigil/client/protocol'
+import {
+  EVENTS,
+  type CapabilitiesEvent,
+  type ExpiredEvent,
+  type ExpiringEvent,
+  type RevokedEvent,
+} from '@vigil/client/protocol'
 import type { Enforcer } from '../enforcer.js'
 import type { PolicyUpdate } from '../live-policy.js'
 import { reevaluate, type Consequence } from '../sessions/reevaluate.js'
@@ -8,7 +14,7 @@ import type { LiveEntry } from '../sessions/registry.js'
 import { createDirectoryPublisher } from './directory.js'
 import { createMessageGuard } from './guard.js'
 import { createHandshake, type VigilSocketData } from './handshake.js'
-import { createLifetime } from './lifetime.js'
+import { createLifetimes } from './lifetime.js'
 import { MAX_MESSAGE_BYTES, RATE_LIMIT_DEFAULTS, type RealtimeOptions } from './options.js'
 import { createRateLimiter } from './rate-limit.js'
 import { createRefreshHandler } from './refresh.js'
@@ -34,8 +40,8 @@ export function attachRealtime(io: Server, enforcer: Enforcer, options: Realtime
   const { authorizer, audit, live, registry, logger: root, config, store } = enforcer
   const logger = root.child({ module: 'realtime' })
   const rate = { ...RATE_LIMIT_DEFAULTS, ...options.rateLimit }
-  const lifetimeOptions = { leadS: options.expiringLeadS ?? 30, graceS: options.expiryGraceS ?? 5 }
-  const sockets = new Map<string, Socket>()
+  // socket.io's own map of this namespace's sockets: Vigil keeps no second one.
+  const sockets = io.sockets.sockets
   const version = (): number => live.current().version
   const directory = createDirectoryPublisher({
     store,
@@ -44,6 +50,34 @@ export function attachRealtime(io: Server, enforcer: Enforcer, options: Realtime
     heartbeatMs: options.directoryHeartbeatMs ?? 5000,
     logger,
   })
+  const lifetimes = createLifetimes({
+    leadS: options.expiringLeadS ?? 30,
+    graceS: options.expiryGraceS ?? 5,
+    onExpiring(id, exp) {
+      const event: ExpiringEvent = { exp }
+      sockets.get(id)?.emit(EVENTS.expiring, event)
+    },
+    onExpired(id, exp) {
+      const socket = sockets.get(id)
+      if (!socket) return
+      const event: ExpiredEvent = { code: 'token_expired', exp }
+      socket.emit(EVENTS.expired, event)
+      socket.disconnect(true)
+    },
+  })
+  const guard = createMessageGuard({
+    authorizer,
+    audit,
+    rules: options.events,
+    version,
+    onTerminal: terminate,
+    onFlood(socket, entry) {
+      const { sub, sid } = entry.principal
+      logger.warn({ sub, sid }, 'message flood: disconnecting')
+      socket.disconnect(true)
+    },
+  })
+  const onRefresh = createRefreshHandler({ authorizer, live, registry, lifetimes, version })
 
   io.use(createHandshake({ authorizer, audit, allowedOrigins: config.allowedOrigins, version }))
 
@@ -64,41 +98,21 @@ export function attachRealtime(io: Server, enforcer: Enforcer, options: Realtime
     const late = policy.revocation(p)
     if (late) return void terminate(socket, 'revoked', late.detail)
     registry.add(entry)
-    sockets.set(socket.id, socket)
     directory.connected(entry)
-
-    const lifetime = createLifetime(socket, lifetimeOptions)
-    lifetime.schedule(p.iat, p.exp)
-    socket.use(
-      createMessageGuard(
-        {
-          authorizer,
-          audit,
-          rules: options.events,
-          version,
-          onTerminal: (code, reason) => terminate(socket, code, reason),
-          onFlood: () => {
-            logger.warn({ sub: p.sub, sid: p.sid }, 'message flood: disconnecting')
-            socket.disconnect(true)
-          },
-        },
-        entry,
-        createRateLimiter(rate),
-      ),
-    )
-    socket.on(
-      EVENTS.refresh,
-      createRefreshHandler({ authorizer, live, registry, entry, lifetime, version }),
-    )
-    socket.on('disconnect', () => {
-      lifetime.clear()
-      registry.remove(socket.id)
-      sockets.delete(socket.id)
-      directory.disconnected(entry)
-    })
+    lifetimes.schedule(socket.id, p.iat, p.exp)
+    socket.use(guard(socket, entry, createRateLimiter(rate)))
+    // Listeners shared by every socket (socket.io calls them with `this` set to the socket).
+    socket.on(EVENTS.refresh, onRefresh)
+    socket.on('disconnect', onDisconnect)
     const hello: CapabilitiesEvent = { version: policy.version, capabilities: entry.capabilities }
     socket.emit(EVENTS.capabilities, hello)
   })
+
+  function onDisconnect(this: Socket): void {
+    lifetimes.cancel(this.id)
+    const entry = registry.remove(this.id)
+    if (entry) directory.disconnected(entry)
+  }
 
   function terminate(socket: Socket, code: 'revoked' | 'token_expired', reason: string): void {
     if (code === 'revoked') {
@@ -114,27 +128,32 @@ export function attachRealtime(io: Server, enforcer: Enforcer, options: Realtime
     socket.disconnect(true)
   }
 
+  /**
+   * One broadcast per group: socket.io encodes the packet once for all its sockets (each socket
+   * id is a room). `local`: with a cluster adapter, every node pushes to its own sockets.
+   */
   function push(c: Consequence): void {
-    const socket = sockets.get(c.entry.id)
-    if (!socket) return
+    const group = io.local.to(c.entries.map((e) => e.id))
     if (c.kind === 'revoked') {
-      socket.emit(EVENTS.revoked, c.event)
-      socket.disconnect(true)
+      group.emit(EVENTS.revoked, c.event)
+      group.disconnectSockets(true)
     } else {
-      socket.emit(c.kind === 'step-down' ? EVENTS.stepDown : EVENTS.stepUp, c.event)
+      group.emit(c.kind === 'step-down' ? EVENTS.stepDown : EVENTS.stepUp, c.event)
+      // Roles shown in the cross-node directory changed with the step.
+      for (const e of c.entries) directory.connected(e)
     }
   }
 
   function onUpdate(update: PolicyUpdate): void {
     const consequences = reevaluate(update, registry)
+    let affected = 0
     for (const c of consequences) {
       push(c)
-      // Roles shown in the cross-node directory changed with the step.
-      if (c.kind !== 'revoked') directory.connected(c.entry)
+      affected += c.entries.length
     }
-    if (consequences.length > 0) {
+    if (affected > 0) {
       logger.debug(
-        { version: update.after.version, affected: consequences.length },
+        { version: update.after.version, affected },
         'pushed policy update to live sockets',
       )
     }

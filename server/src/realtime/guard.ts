@@ -1,7 +1,7 @@
 import type { Socket } from 'socket.io'
 import { EVENTS, type ErrorCode } from '@vigil/client/protocol'
 import type { AuditLog } from '../audit/audit-log.js'
-import type { Authorized, Authorizer } from '../authorize.js'
+import type { AuthorizeOptions, Authorized, Authorizer } from '../authorize.js'
 import { formatIssues } from '../policy/schema.js'
 import type { LiveEntry } from '../sessions/registry.js'
 import { ackError } from './coded-error.js'
@@ -14,30 +14,70 @@ export interface GuardDeps {
   rules: EventRules
   version: () => number
   /** Called when a message finds the session revoked or its token expired: close the socket. */
-  onTerminal: (code: 'revoked' | 'token_expired', reason: string) => void
-  onFlood: () => void
+  onTerminal: (socket: Socket, code: 'revoked' | 'token_expired', reason: string) => void
+  onFlood: (socket: Socket, entry: LiveEntry) => void
 }
 
 type Packet = [string, ...unknown[]]
+type Next = (err?: Error) => void
+type Ack = (body: unknown) => void
+
+const FAST: AuthorizeOptions = { transport: 'socket', consistency: 'fast' }
+const STRONG: AuthorizeOptions = { transport: 'socket', consistency: 'strong' }
+const SETTLED: Promise<void> = Promise.resolve()
+
+function refuse(ack: Ack | undefined, code: ErrorCode, message: string): void {
+  ack?.(ackError(code, message))
+}
 
 /**
  * `socket.use` middleware: every incoming event is rate limited, matched to its rule, its payload
  * validated, and decided against the live policy before any handler sees it. A refused event
  * never reaches the app; its ack (if any) gets `{ error: { code, message } }`. Decisions run in
  * arrival order, so a slow (strong) decision cannot let a later message overtake an earlier one.
+ *
+ * Created once; `guard(socket, entry, limiter)` then gives one socket's middleware.
+ *
+ * @example
+ * ```ts
+ * const guard = createMessageGuard({ authorizer, audit, rules, version, onTerminal, onFlood })
+ * io.on('connection', (socket) => socket.use(guard(socket, entry, createRateLimiter(limits))))
+ * ```
  */
-export function createMessageGuard(deps: GuardDeps, entry: LiveEntry, limiter: RateLimiter) {
-  let queue: Promise<void> = Promise.resolve()
-  let pending = 0
-  return function vigilGuard(packet: Packet, next: (err?: Error) => void): void {
-    const [event, ...args] = packet
-    const last = args.at(-1)
-    const ack = typeof last === 'function' ? (last as (body: unknown) => void) : undefined
-    const refuse = (code: ErrorCode, message: string): void => ack?.(ackError(code, message))
+export function createMessageGuard(deps: GuardDeps) {
+  return function guard(socket: Socket, entry: LiveEntry, limiter: RateLimiter) {
+    const state = new SocketGuard(deps, socket, entry, limiter)
+    return state.vigilGuard.bind(state)
+  }
+}
+
+/**
+ * One socket's guard. A class, so that the per-message body is one shared method and a socket
+ * costs one small object and one bound function: closures made per message or per socket cost
+ * far more under tsx, which gives each named closure its own `name` property.
+ */
+class SocketGuard {
+  /** The last decision that had to wait for I/O; later messages queue behind it. */
+  queue = SETTLED
+  /** Decisions queued and not yet settled. */
+  pending = 0
+
+  constructor(
+    readonly deps: GuardDeps,
+    readonly socket: Socket,
+    readonly entry: LiveEntry,
+    readonly limiter: RateLimiter,
+  ) {}
+
+  vigilGuard(packet: Packet, next: Next): void {
+    const { deps, entry, limiter } = this
+    const event = packet[0]
+    const last = packet.length > 1 ? packet[packet.length - 1] : undefined
+    const ack = typeof last === 'function' ? (last as Ack) : undefined
 
     if (!limiter.take()) {
-      refuse('rate_limited', 'too many messages; slow down')
-      if (limiter.flooding) deps.onFlood()
+      refuse(ack, 'rate_limited', 'too many messages; slow down')
+      if (limiter.flooding) deps.onFlood(this.socket, entry)
       return
     }
     // The refresh event carries its own proof (a new token) and is verified by its handler.
@@ -45,16 +85,16 @@ export function createMessageGuard(deps: GuardDeps, entry: LiveEntry, limiter: R
 
     const rule = Object.hasOwn(deps.rules, event) ? deps.rules[event] : undefined
     if (!rule) {
-      audit(event, 'unmapped_event')
-      return refuse('forbidden', `the event "${String(event).slice(0, 100)}" is not allowed`)
+      this.audit(event, 'unmapped_event')
+      return refuse(ack, 'forbidden', `the event "${String(event).slice(0, 100)}" is not allowed`)
     }
-    let payload = args[0]
+    let payload = packet[1]
     if (rule.schema) {
       const parsed = rule.schema.safeParse(payload)
       if (!parsed.success) {
         const first = formatIssues(parsed.error)[0]!
-        audit(rule.action, 'invalid_payload')
-        return refuse('invalid_payload', `${first.path}: ${first.message}`)
+        this.audit(rule.action, 'invalid_payload')
+        return refuse(ack, 'invalid_payload', `${first.path}: ${first.message}`)
       }
       payload = parsed.data
       packet[1] = payload
@@ -63,50 +103,58 @@ export function createMessageGuard(deps: GuardDeps, entry: LiveEntry, limiter: R
     try {
       resource = typeof rule.resource === 'string' ? rule.resource : rule.resource(payload)
     } catch {
-      audit(rule.action, 'invalid_payload')
-      return refuse('invalid_payload', 'the resource of this message could not be determined')
+      this.audit(rule.action, 'invalid_payload')
+      return refuse(ack, 'invalid_payload', 'the resource of this message could not be determined')
     }
-    const opts = { transport: 'socket', consistency: rule.consistency ?? 'fast' } as const
-    const finish = (result: Authorized): void => {
-      entry.lastDecisionAt = Date.now()
-      if (result.ok) return next()
-      refuse(result.code, result.message)
-      if (result.code === 'revoked' || result.code === 'token_expired') {
-        deps.onTerminal(result.code, result.message)
-      }
-    }
+    const { action } = rule
+    const opts = rule.consistency === 'strong' ? STRONG : FAST
     // With nothing queued, a fast decision runs synchronously; otherwise it waits its turn so a
     // slow (strong) decision cannot let a later message overtake an earlier one.
-    if (pending === 0) {
-      const now = deps.authorizer.authorizeNow(entry.principal, rule.action, resource, opts)
-      if (now) return finish(now)
+    if (this.pending === 0) {
+      const now = deps.authorizer.authorizeNow(entry.principal, action, resource, opts)
+      if (now) return this.settle(ack, next, now)
     }
-    pending += 1
+    this.pending += 1
     const decide = async (): Promise<void> => {
       try {
-        finish(await deps.authorizer.authorize(entry.principal, rule.action, resource, opts))
+        this.settle(
+          ack,
+          next,
+          await deps.authorizer.authorize(entry.principal, action, resource, opts),
+        )
       } finally {
-        pending -= 1
+        this.pending -= 1
       }
     }
-    queue = queue.then(decide, decide)
+    this.queue = this.queue.then(decide, decide)
   }
 
-  function audit(action: string, reason: string): void {
-    deps.audit.decision({
+  settle(ack: Ack | undefined, next: Next, result: Authorized): void {
+    this.entry.lastDecisionAt = Date.now()
+    if (result.ok) return next()
+    refuse(ack, result.code, result.message)
+    if (result.code === 'revoked' || result.code === 'token_expired') {
+      this.deps.onTerminal(this.socket, result.code, result.message)
+    }
+  }
+
+  /** A refusal made before any decision (unmapped event, bad payload) is audited too. */
+  audit(action: string, reason: string): void {
+    const { principal } = this.entry
+    this.deps.audit.decision({
       transport: 'socket',
-      sub: entry.principal.sub,
-      sid: entry.principal.sid,
-      jti: entry.principal.jti,
+      sub: principal.sub,
+      sid: principal.sid,
+      jti: principal.jti,
       action,
       resource: '',
       allow: false,
       reason,
-      version: deps.version(),
+      version: this.deps.version(),
       durationUs: 0,
     })
   }
 }
 
-export type MessageGuard = ReturnType<typeof createMessageGuard>
+export type MessageGuard = ReturnType<ReturnType<typeof createMessageGuard>>
 export type { Socket }

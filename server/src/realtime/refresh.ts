@@ -1,25 +1,39 @@
+import type { Socket } from 'socket.io'
 import type { RefreshAck } from '@vigil/client/protocol'
 import type { Authorizer } from '../authorize.js'
 import type { LivePolicy } from '../live-policy.js'
-import type { LiveEntry, SessionRegistry } from '../sessions/registry.js'
+import type { SessionRegistry } from '../sessions/registry.js'
 import { ackError } from './coded-error.js'
-import type { createLifetime } from './lifetime.js'
+import type { Lifetimes } from './lifetime.js'
+
+const ignore = (): void => {}
 
 /**
  * `vigil:refresh {token}` with ack: swaps a live socket's access token in place, so a session
  * outlives many short token lifetimes without reconnecting. The new token must belong to the
  * same subject and session — a socket cannot be handed to someone else.
+ *
+ * One listener serves every socket: socket.io calls it with `this` set to the socket, whose
+ * entry is looked up in the registry.
+ *
+ * @example
+ * ```ts
+ * const onRefresh = createRefreshHandler({ authorizer, live, registry, lifetimes, version })
+ * io.on('connection', (socket) => socket.on('vigil:refresh', onRefresh))
+ * ```
  */
 export function createRefreshHandler(deps: {
   authorizer: Authorizer
   live: LivePolicy
   registry: SessionRegistry
-  entry: LiveEntry
-  lifetime: ReturnType<typeof createLifetime>
+  lifetimes: Lifetimes
   version: () => number
 }) {
-  return async function vigilRefresh(payload: unknown, ack?: unknown): Promise<void> {
-    const reply = typeof ack === 'function' ? (ack as (body: RefreshAck) => void) : () => {}
+  return async function vigilRefresh(this: Socket, payload: unknown, ack?: unknown): Promise<void> {
+    const reply = typeof ack === 'function' ? (ack as (body: RefreshAck) => void) : ignore
+    const entry = deps.registry.get(this.id)
+    // Only while the socket is registered: after its disconnect nobody is listening.
+    if (!entry) return
     const token = (payload as { token?: unknown } | null)?.token
     if (typeof token !== 'string' || token === '') {
       return reply(ackError('invalid_payload', 'token: a token string is required'))
@@ -27,17 +41,18 @@ export function createRefreshHandler(deps: {
     const result = await deps.authorizer.authenticate(token, { transport: 'socket' })
     if (!result.ok) return reply(ackError(result.code, result.message))
     const next = result.principal
-    const { principal } = deps.entry
+    const { principal } = entry
     if (next.sub !== principal.sub || next.sid !== principal.sid) {
       return reply(ackError('forbidden', 'the token belongs to another subject or session'))
     }
     const policy = deps.live.current()
-    deps.registry.update(deps.entry.id, {
+    deps.registry.update(entry.id, {
       principal: next,
       keys: policy.keysOf(next),
       roles: policy.rolesOf(next),
     })
-    deps.lifetime.schedule(next.iat, next.exp)
+    // The socket may have left while the token was being verified.
+    if (deps.registry.get(entry.id) === entry) deps.lifetimes.schedule(entry.id, next.iat, next.exp)
     reply({ ok: true, data: { exp: next.exp ?? 0, version: deps.version() } })
   }
 }

@@ -9,18 +9,72 @@ export interface LiveEntry {
   principal: Principal
   /** Principal keys (subject, claim-derived groups) it is indexed under. */
   keys: string[]
+  /** Shared between entries with the same roles: read-only. */
   roles: string[]
+  /** Shared between entries with the same capabilities: read-only, replaced as a whole. */
   capabilities: Capabilities
   connectedAt: number
   lastDecisionAt?: number
 }
 
-type Index = Map<string, Set<LiveEntry>>
+/**
+ * Most keys (a subject, a session id, a token id) name one live entry: it is stored as is, and a
+ * Set is allocated only once a second entry shares the key.
+ */
+type Slot = LiveEntry | Set<LiveEntry>
+type Index = Map<string, Slot>
+
+const NONE: readonly LiveEntry[] = []
+
+function put(index: Index, key: string | undefined, entry: LiveEntry): void {
+  if (key === undefined) return
+  const slot = index.get(key)
+  if (slot === undefined) index.set(key, entry)
+  else if (slot instanceof Set) slot.add(entry)
+  else if (slot !== entry) index.set(key, new Set([slot, entry]))
+}
+
+function drop(index: Index, key: string | undefined, entry: LiveEntry): void {
+  if (key === undefined) return
+  const slot = index.get(key)
+  if (slot === entry) index.delete(key)
+  else if (slot instanceof Set && slot.delete(entry) && slot.size < 2) {
+    const [rest] = slot
+    if (rest === undefined) index.delete(key)
+    else index.set(key, rest)
+  }
+}
+
+function entriesOf(slot: Slot | undefined): Iterable<LiveEntry> {
+  return slot === undefined ? NONE : slot instanceof Set ? slot : [slot]
+}
+
+/**
+ * A canonicalizing map: `intern(value)` returns the live object first seen with the same key, or
+ * `value` itself, which becomes the shared one. Thousands of sessions with the same roles then hold
+ * one capabilities object between them, and an update can compare (and diff) them by identity.
+ * Held weakly: once no entry refers to a shared value, it is collected and its key forgotten.
+ */
+function createInterner<T extends object>(keyOf: (value: T) => string) {
+  const known = new Map<string, WeakRef<T>>()
+  const forget = new FinalizationRegistry<string>((key) => {
+    // The key may have been taken by a newer object since.
+    if (known.get(key)?.deref() === undefined) known.delete(key)
+  })
+  return function intern(value: T): T {
+    const key = keyOf(value)
+    const shared = known.get(key)?.deref()
+    if (shared !== undefined) return shared
+    known.set(key, new WeakRef(value))
+    forget.register(value, key)
+    return value
+  }
+}
 
 /**
  * This node's live sessions, indexed by principal key, session id, token id and role, so a
  * change touches only the connections it can affect — never a scan, except when the whole
- * document was replaced.
+ * document was replaced. Entries with equal roles or capabilities share one object.
  *
  * @example
  * ```ts
@@ -35,20 +89,9 @@ export function createSessionRegistry() {
   const bySession: Index = new Map()
   const byJti: Index = new Map()
   const byRole: Index = new Map()
+  const sharedRoles = createInterner<string[]>((roles) => roles.join('\u0000'))
+  const sharedCapabilities = createInterner<Capabilities>((c) => JSON.stringify(c))
 
-  const put = (index: Index, key: string | undefined, entry: LiveEntry): void => {
-    if (key === undefined) return
-    let set = index.get(key)
-    if (!set) index.set(key, (set = new Set()))
-    set.add(entry)
-  }
-  const drop = (index: Index, key: string | undefined, entry: LiveEntry): void => {
-    if (key === undefined) return
-    const set = index.get(key)
-    if (!set) return
-    set.delete(entry)
-    if (set.size === 0) index.delete(key)
-  }
   const indexAll = (entry: LiveEntry, op: typeof put): void => {
     for (const k of entry.keys) op(byKey, k, entry)
     for (const r of entry.roles) op(byRole, r, entry)
@@ -61,6 +104,8 @@ export function createSessionRegistry() {
       return all.size
     },
     add(entry: LiveEntry): void {
+      entry.roles = sharedRoles(entry.roles)
+      entry.capabilities = sharedCapabilities(entry.capabilities)
       all.set(entry.id, entry)
       indexAll(entry, put)
     },
@@ -81,15 +126,22 @@ export function createSessionRegistry() {
       indexAll(entry, drop)
       entry.principal = next.principal
       entry.keys = next.keys
-      entry.roles = next.roles
+      entry.roles = sharedRoles(next.roles)
       indexAll(entry, put)
+    },
+    /**
+     * Records what an entry has now been told it may do. Returns the shared object stored, so
+     * that equal capabilities before and after compare identical.
+     */
+    setCapabilities(entry: LiveEntry, capabilities: Capabilities): Capabilities {
+      return (entry.capabilities = sharedCapabilities(capabilities))
     },
     /** The entries a change can affect. */
     select(affected: Affected): Iterable<LiveEntry> {
       if (affected.all) return [...all.values()]
       const out = new Set<LiveEntry>()
       const gather = (index: Index, keys: string[]): void => {
-        for (const k of keys) for (const e of index.get(k) ?? []) out.add(e)
+        for (const k of keys) for (const e of entriesOf(index.get(k))) out.add(e)
       }
       gather(byKey, affected.principals)
       gather(byRole, affected.roles)
@@ -99,7 +151,7 @@ export function createSessionRegistry() {
     },
     /** Entries of one session id (its tabs). */
     ofSession(sid: string): Iterable<LiveEntry> {
-      return bySession.get(sid) ?? []
+      return entriesOf(bySession.get(sid))
     },
     entries(): Iterable<LiveEntry> {
       return all.values()
