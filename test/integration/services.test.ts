@@ -18,7 +18,7 @@ import {
 import { REDIS_URL } from '../../server/test/helpers/redis.js'
 import { createMemoryStore } from '../../server/src/store/memory-store.js'
 import type { PolicyStore } from '../../server/src/store/types.js'
-import { startTcpProxy } from '../helpers/tcp-proxy.js'
+import { startTcpProxy } from '../../server/test/helpers/tcp-proxy.js'
 
 const PREFIX = `{vigil-svc-${randomBytes(4).toString('hex')}}:`
 const redisEnv = { REDIS_URL, VIGIL_REDIS_PREFIX: PREFIX }

@@ -4,20 +4,19 @@ import { after, before, test } from 'node:test'
 import { Redis } from 'ioredis'
 import { createRedisStore } from '../../src/store/redis-store.js'
 import type { PolicyStore } from '../../src/store/types.js'
-import { startCuttableProxy } from '../helpers/cuttable-proxy.js'
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js'
 import { SEED_POLICY, startNode, type TestNode } from '../helpers/enforcer.js'
 import { REDIS_URL } from '../helpers/redis.js'
 
 const prefix = `{vigil-fc-${randomBytes(4).toString('hex')}}:`
-let proxy: Awaited<ReturnType<typeof startCuttableProxy>>
+let proxy: TcpProxy
 let writer: PolicyStore
 let node: TestNode
 let alice: string
 let bob: string
 
 before(async () => {
-  const target = new URL(REDIS_URL)
-  proxy = await startCuttableProxy({ host: target.hostname, port: Number(target.port || 6379) })
+  proxy = await startTcpProxy(REDIS_URL)
   writer = createRedisStore({ url: REDIS_URL, prefix })
   node = await startNode({
     env: { VIGIL_MAX_STALENESS_MS: '400' },

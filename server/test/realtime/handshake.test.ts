@@ -5,7 +5,7 @@ import { Redis } from 'ioredis'
 import { SignJWT, importJWK } from 'jose'
 import { createRedisStore } from '../../src/store/redis-store.js'
 import type { PolicyStore } from '../../src/store/types.js'
-import { startCuttableProxy } from '../helpers/cuttable-proxy.js'
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js'
 import { REDIS_URL } from '../helpers/redis.js'
 import {
   change,
@@ -114,13 +114,12 @@ describe('the socket handshake on an in-memory node', () => {
 
 describe('the socket handshake on a node cut off from Redis', () => {
   const prefix = `{vigil-rt-${randomBytes(4).toString('hex')}}:`
-  let proxy: Awaited<ReturnType<typeof startCuttableProxy>>
+  let proxy: TcpProxy
   let store: PolicyStore
   let node: RealtimeNode
 
   before(async () => {
-    const target = new URL(REDIS_URL)
-    proxy = await startCuttableProxy({ host: target.hostname, port: Number(target.port || 6379) })
+    proxy = await startTcpProxy(REDIS_URL)
     store = createRedisStore({ url: proxy.url, prefix, blockMs: 100 })
     node = await startRealtimeNode({ store, env: { VIGIL_MAX_STALENESS_MS: '400' } })
   })

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis'
 import type { Socket } from 'socket.io-client'
 import { createRedisStore } from '../../src/store/redis-store.js'
 import type { PolicyStore } from '../../src/store/types.js'
-import { startCuttableProxy } from '../helpers/cuttable-proxy.js'
+import { startTcpProxy } from '../helpers/tcp-proxy.js'
 import { SEED_POLICY } from '../helpers/enforcer.js'
 import { REDIS_URL } from '../helpers/redis.js'
 import {
@@ -113,11 +113,7 @@ test(
   { timeout: 20_000 },
   async () => {
     // The failure this guards against is a close() that never resolves, hence the test timeout.
-    const target = new URL(REDIS_URL)
-    const proxy = await startCuttableProxy({
-      host: target.hostname,
-      port: Number(target.port || 6379),
-    })
+    const proxy = await startTcpProxy(REDIS_URL)
     const cutStore = createRedisStore({ url: proxy.url, prefix, blockMs: 100 })
     const cutNode = await startRealtimeNode({
       store: cutStore,

@@ -2,7 +2,7 @@ import { once } from 'node:events'
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net'
 
 export interface TcpProxy {
-  /** `http://127.0.0.1:<port>`: point a client here instead of at the node. */
+  /** The target's URL with the proxy's address (`http://…`, `redis://…`): point a client here. */
   url: string
   /** Drops every open connection and refuses new ones until `restore`. */
   cut(): void
@@ -12,9 +12,9 @@ export interface TcpProxy {
 }
 
 /**
- * A TCP proxy in front of an enforcer node that a test can cut and point elsewhere: the
- * client sees a real network drop, and after it a different node behind the same address, as
- * behind a load balancer.
+ * A TCP proxy that a test can cut and point elsewhere: in front of an enforcer node, the client
+ * sees a real network drop and then a different node behind the same address, as behind a load
+ * balancer; in front of Redis, one node loses its store while the test's own writer keeps it.
  *
  * @example
  * ```ts
@@ -52,7 +52,7 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
     pairs.clear()
   }
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `${upstream.protocol}//127.0.0.1:${(server.address() as AddressInfo).port}`,
     cut: drop,
     restore(next) {
       if (next !== undefined) upstream = new URL(next)
