@@ -20,6 +20,7 @@ const benches: Record<string, () => Promise<{ bench: Bench }>> = {
   socket: () => import('./socket.js'),
   revoke: () => import('./revoke.js'),
   decisions: () => import('./decisions.js'),
+  sdk: () => import('./sdk.js'),
 }
 
 const selected = values.only ? values.only.split(',') : Object.keys(benches)
