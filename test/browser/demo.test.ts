@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test'
 import { Redis } from 'ioredis'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { ROOT, startProcess, type NodeProcess } from '../helpers/process.js'
-import { CHROMIUM, buildBundle, chromiumMissing } from './helpers.js'
+import { CHROMIUM, CHROMIUM_ARGS, buildBundle, chromiumMissing } from './helpers.js'
 
 const DEMO = `${ROOT}demo/src/main.ts`
 const ARTIFACTS = `${ROOT}test/artifacts/`
@@ -17,16 +17,7 @@ async function launch(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
+    args: CHROMIUM_ARGS,
   })
 }
 

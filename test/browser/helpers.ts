@@ -13,6 +13,18 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import type { TokenPair, VigilClient } from '../../client-sdk/src/index.js'
 
 export const CHROMIUM = '/usr/bin/chromium'
+
+/** Headless, and nothing that reaches outside this machine (its network is closed). */
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+]
 const ROOT = new URL('../../', import.meta.url)
 
 /** Builds the bundle the page loads, so the tests never run against a stale one (~100 ms). */
@@ -48,16 +60,7 @@ export async function launchBrowser(): Promise<Browser> {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
+    args: CHROMIUM_ARGS,
   })
   return {
     context,
