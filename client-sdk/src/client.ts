@@ -91,7 +91,15 @@ export function createVigilClient(input: VigilClientOptions): VigilClient {
       if (trigger !== 'peer') tabs?.post({ type: 'tokens', tokens })
       emitter.emit('refresh', { exp: readClaims(tokens.access).exp, trigger })
     },
-    onSessionOver: (cause) => teardown('expired', { cause }),
+    onSessionOver(cause) {
+      // A refresh refused because the session was revoked (or its refresh token replayed) is a
+      // revocation that reached this client through the token endpoint, not an expiry.
+      const reason = (cause.details as { reason?: string } | undefined)?.reason
+      if (reason === 'revoked' || reason === 'reused' || reason === 'family_revoked') {
+        const revoked = { reason: `refresh refused (${reason})`, version, at: Date.now() }
+        teardown('revoked', { revoked, cause })
+      } else teardown('expired', { cause })
+    },
     onError: (error) => emitter.emit('error', error),
   })
   const guarded = createGuardedFetch({
@@ -100,7 +108,10 @@ export function createVigilClient(input: VigilClientOptions): VigilClient {
     fetch: options.fetch,
     origins: options.origins,
   })
-  const setCapabilities = (next: Capabilities): void => {
+  // The policy version of the last push, reported with a revocation learnt at refresh time.
+  let version = 0
+  const setCapabilities = (next: Capabilities, atVersion: number): void => {
+    version = atVersion
     capabilities = next
     can = compileCapabilities(next)
   }
@@ -110,17 +121,17 @@ export function createVigilClient(input: VigilClientOptions): VigilClient {
     signal: life.signal,
     on: {
       capabilities(e) {
-        setCapabilities(e.capabilities)
+        setCapabilities(e.capabilities, e.version)
         emitter.emit('capabilities', e)
       },
       stepDown(e) {
-        setCapabilities(e.capabilities)
+        setCapabilities(e.capabilities, e.version)
         const aborted = guarded.stepDown(e.removed, can)
         options.debug('vigil: step-down', { version: e.version, aborted })
         emitter.emit('step-down', e)
       },
       stepUp(e) {
-        setCapabilities(e.capabilities)
+        setCapabilities(e.capabilities, e.version)
         emitter.emit('step-up', e)
       },
       revoked: (event) => teardown('revoked', { revoked: event }),

@@ -52,10 +52,15 @@ export async function exchangeRefreshToken(
     if (res.ok && body && typeof body['access_token'] === 'string') {
       return body as unknown as SessionTokens
     }
-    const error = body?.['error'] as { code?: unknown; message?: unknown } | undefined
+    const error = body?.['error'] as
+      { code?: unknown; message?: unknown; details?: { reason?: unknown } } | undefined
     const code = isErrorCode(error?.code) ? error.code : 'internal'
     const message = typeof error?.message === 'string' ? error.message : `HTTP ${res.status}`
-    throw new VigilError(code, `refresh refused: ${message}`, { details: { status: res.status } })
+    // The enforcer says why a grant was refused (`revoked`, `reused`, `expired`, …).
+    const reason = typeof error?.details?.reason === 'string' ? error.details.reason : undefined
+    throw new VigilError(code, `refresh refused: ${message}`, {
+      details: { status: res.status, reason },
+    })
   } finally {
     clearTimeout(timer)
     signal.removeEventListener('abort', abort)

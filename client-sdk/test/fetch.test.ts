@@ -116,6 +116,30 @@ describe('vigil.fetch', () => {
     assert.equal(fake.tokenCalls().length, 1)
   })
 
+  test('a refresh refused because the session was revoked tears down as revoked, not expired', async () => {
+    const fake = fakeFetch()
+    const storage = memoryStorage()
+    const vigil = client(fake, { storage })
+    const revoked: string[] = []
+    const expired: unknown[] = []
+    vigil.on('revoked', (e) => revoked.push(e.reason))
+    vigil.on('expired', (e) => expired.push(e))
+    fake.api.push(expired401())
+    fake.token.push(
+      json(400, {
+        error: { code: 'invalid_grant', message: 'refused', details: { reason: 'revoked' } },
+      }),
+    )
+
+    await assert.rejects(vigil.fetch(api), code('revoked'))
+
+    assert.equal(vigil.state, 'revoked')
+    assert.deepEqual(revoked, ['refresh refused (revoked)'])
+    assert.deepEqual(expired, [])
+    assert.equal(storage.getItem('vigil:session'), null)
+    await assert.rejects(vigil.emit('doc:edit', {}), code('revoked'))
+  })
+
   test('a transient refresh failure returns the 401 and reports an error, the session lives on', async () => {
     const fake = fakeFetch()
     const vigil = client(fake)
