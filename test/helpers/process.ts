@@ -53,3 +53,39 @@ export async function startProcess(
     },
   }
 }
+
+/** An answer of a node's HTTP API: status and parsed JSON body (null when empty). */
+export interface ApiAnswer {
+  status: number
+  json: any
+}
+
+/**
+ * A caller of a node process's HTTP API with the given API key (or, per call, a user's token).
+ *
+ * @example
+ * ```ts
+ * const call = apiCaller(API_KEY)
+ * const { status, json } = await call(nodeA, 'POST', '/v1/sessions', { sub: 'alice' })
+ * ```
+ */
+export function apiCaller(apiKey: string) {
+  return async function call(
+    node: { url: string },
+    method: string,
+    path: string,
+    body?: unknown,
+    auth = apiKey,
+  ): Promise<ApiAnswer> {
+    const res = await fetch(node.url + path, {
+      method,
+      headers: {
+        authorization: `Bearer ${auth}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    })
+    const text = await res.text()
+    return { status: res.status, json: text ? JSON.parse(text) : null }
+  }
+}

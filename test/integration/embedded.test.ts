@@ -5,7 +5,7 @@ import { Redis } from 'ioredis'
 import { io, type Socket } from 'socket.io-client'
 import type { StepDownEvent, TokenPair } from '@vigil/client/protocol'
 import { createServiceClient, type ServiceRevokedEvent } from '@vigil/client/service'
-import { ROOT, VIGIL_BIN, startProcess, type NodeProcess } from '../helpers/process.js'
+import { ROOT, VIGIL_BIN, startProcess, type NodeProcess, apiCaller } from '../helpers/process.js'
 
 const EMBEDDED_APP = `${ROOT}demo/src/embedded-app.ts`
 const REDIS_URL = process.env['VIGIL_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379'
@@ -22,24 +22,7 @@ let vigil: NodeProcess
 let embedded: NodeProcess
 const sockets: Socket[] = []
 
-async function call(
-  node: NodeProcess,
-  method: string,
-  path: string,
-  body?: unknown,
-  auth = API_KEY,
-): Promise<{ status: number; json: any }> {
-  const res = await fetch(node.url + path, {
-    method,
-    headers: {
-      authorization: `Bearer ${auth}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  })
-  const text = await res.text()
-  return { status: res.status, json: text ? JSON.parse(text) : null }
-}
+const call = apiCaller(API_KEY)
 
 before(async () => {
   // The standalone `vigil` bin and an app embedding the enforcer, as two processes on one Redis.

@@ -4,7 +4,13 @@ import { once as onceEmitted, type EventEmitter } from 'node:events'
 import { after, before, test } from 'node:test'
 import { Redis } from 'ioredis'
 import { io, type Socket } from 'socket.io-client'
-import { ENFORCED_NODE, VIGIL_BIN, startProcess, type NodeProcess } from '../helpers/process.js'
+import {
+  ENFORCED_NODE,
+  VIGIL_BIN,
+  startProcess,
+  type NodeProcess,
+  apiCaller,
+} from '../helpers/process.js'
 
 const REDIS_URL = process.env['VIGIL_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379'
 const API_KEY = `it-${randomBytes(16).toString('hex')}`
@@ -26,23 +32,7 @@ let a: NodeProcess
 let b: NodeProcess
 const sockets = new Set<Socket>()
 
-async function call(
-  node: NodeProcess,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; json: any }> {
-  const res = await fetch(node.url + path, {
-    method,
-    headers: {
-      authorization: `Bearer ${API_KEY}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  })
-  const text = await res.text()
-  return { status: res.status, json: text ? JSON.parse(text) : null }
-}
+const call = apiCaller(API_KEY)
 
 /** Polls the node's readiness endpoint (bounded) until it decides with at least `version`. */
 async function waitForVersion(node: NodeProcess, version: number): Promise<void> {

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, test } from 'node:test'
 import { Redis } from 'ioredis'
-import { ENFORCED_NODE, VIGIL_BIN, startProcess, type NodeProcess } from '../helpers/process.js'
+import {
+  ENFORCED_NODE,
+  VIGIL_BIN,
+  startProcess,
+  type NodeProcess,
+  apiCaller,
+} from '../helpers/process.js'
 
 const REDIS_URL = process.env['VIGIL_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379'
 const API_KEY = `it-${randomBytes(16).toString('hex')}`
@@ -17,24 +23,7 @@ const env = {
 let a: NodeProcess
 let b: NodeProcess
 
-async function call(
-  node: NodeProcess,
-  method: string,
-  path: string,
-  body?: unknown,
-  auth = API_KEY,
-): Promise<{ status: number; json: any }> {
-  const res = await fetch(node.url + path, {
-    method,
-    headers: {
-      authorization: `Bearer ${auth}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  })
-  const text = await res.text()
-  return { status: res.status, json: text ? JSON.parse(text) : null }
-}
+const call = apiCaller(API_KEY)
 
 before(async () => {
   // Node A is the real `vigil` bin; node B adds enforced app routes. Both share one Redis.
