@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { createTypedEmitter, type TypedEmitter } from './typed-emitter.js'
 import type {
   CapabilitiesEvent,
   RevokedEvent,
@@ -62,43 +63,14 @@ export type VigilEventName = keyof VigilEventMap
 export type VigilHandler<E extends VigilEventName> = (event: VigilEventMap[E]) => void
 
 /** @internal */
-export interface Emitter {
-  on<E extends VigilEventName>(event: E, handler: VigilHandler<E>): () => void
-  off<E extends VigilEventName>(event: E, handler: VigilHandler<E>): void
-  emit<E extends VigilEventName>(event: E, payload: VigilEventMap[E]): void
-  clear(): void
-}
+export type Emitter = TypedEmitter<VigilEventMap>
 
 /**
- * A typed emitter whose handlers cannot break the client: a throwing handler is reported on
- * `error` (or to `onDebug` when it was an `error` handler) and the others still run.
+ * The client's emitter: a throwing handler is reported on `error` (or to `onDebug` when it was an
+ * `error` handler) and the others still run.
  *
  * @internal
  */
 export function createEmitter(onHandlerError: (event: string, err: unknown) => void): Emitter {
-  const handlers = new Map<VigilEventName, Set<(payload: never) => void>>()
-  const emitter: Emitter = {
-    on(event, handler) {
-      let set = handlers.get(event)
-      if (!set) handlers.set(event, (set = new Set()))
-      set.add(handler)
-      return () => emitter.off(event, handler)
-    },
-    off(event, handler) {
-      handlers.get(event)?.delete(handler)
-    },
-    emit(event, payload) {
-      for (const handler of [...(handlers.get(event) ?? [])]) {
-        try {
-          ;(handler as (p: typeof payload) => void)(payload)
-        } catch (err) {
-          onHandlerError(event, err)
-        }
-      }
-    },
-    clear() {
-      handlers.clear()
-    },
-  }
-  return emitter
+  return createTypedEmitter<VigilEventMap>((event, err) => onHandlerError(String(event), err))
 }

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { createTypedEmitter, type TypedEmitter } from './typed-emitter.js'
 import type { ResyncEvent, ServiceRevokedEvent, ServiceStepEvent, VigilError } from './protocol.js'
 
 /** The feed is connected and this client's watch set is subscribed. */
@@ -43,18 +44,11 @@ export type ServiceEventName = keyof ServiceEventMap
 export type ServiceHandler<E extends ServiceEventName> = (event: ServiceEventMap[E]) => void
 
 /** @internal */
-export interface ServiceEmitter {
-  on<E extends ServiceEventName>(event: E, handler: ServiceHandler<E>): () => void
-  off<E extends ServiceEventName>(event: E, handler: ServiceHandler<E>): void
-  emit<E extends ServiceEventName>(event: E, payload: ServiceEventMap[E]): void
-  /** True when `event` has at least one handler. */
-  has(event: ServiceEventName): boolean
-  clear(): void
-}
+export type ServiceEmitter = TypedEmitter<ServiceEventMap>
 
 /**
- * A typed emitter whose handlers cannot break the feed: a handler that throws is reported
- * through `onHandlerError` and the other handlers still run.
+ * The service client's emitter: a handler that throws is reported through `onHandlerError` and
+ * the other handlers still run.
  *
  * @internal
  * @example
@@ -66,33 +60,5 @@ export interface ServiceEmitter {
 export function createServiceEmitter(
   onHandlerError: (event: ServiceEventName, err: unknown) => void,
 ): ServiceEmitter {
-  const handlers = new Map<ServiceEventName, Set<(payload: never) => void>>()
-  const emitter: ServiceEmitter = {
-    on(event, handler) {
-      let set = handlers.get(event)
-      if (!set) handlers.set(event, (set = new Set()))
-      set.add(handler)
-      return () => emitter.off(event, handler)
-    },
-    off(event, handler) {
-      handlers.get(event)?.delete(handler)
-    },
-    emit(event, payload) {
-      // A copy: a handler may unsubscribe itself (or others) while we iterate.
-      for (const handler of [...(handlers.get(event) ?? [])]) {
-        try {
-          ;(handler as (p: typeof payload) => void)(payload)
-        } catch (err) {
-          onHandlerError(event, err)
-        }
-      }
-    },
-    has(event) {
-      return (handlers.get(event)?.size ?? 0) > 0
-    },
-    clear() {
-      handlers.clear()
-    },
-  }
-  return emitter
+  return createTypedEmitter<ServiceEventMap>(onHandlerError)
 }
