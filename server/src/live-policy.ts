@@ -105,7 +105,6 @@ export function createLivePolicy(options: LivePolicyOptions): LivePolicy {
           signal: controller.signal,
           onContact: (at) => {
             lastContact = at
-            events.emit('contact')
           },
         })
         for await (const event of iterator) onEvent(event)
