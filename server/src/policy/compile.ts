@@ -7,7 +7,7 @@
  */
 
 import type { Capabilities } from '@vigil/client/protocol'
-import { capabilitiesFor } from './capabilities.js'
+import { createCapabilityCache } from './capabilities.js'
 import { decideFor } from './decide.js'
 import type { Decision, DecisionReason } from './decide.js'
 import type { Principal } from './principal.js'
@@ -59,6 +59,7 @@ class Compiled implements CompiledPolicy {
    * entries die with the principal or with this policy version, whichever goes first.
    */
   readonly #views = new WeakMap<Principal, PrincipalView>()
+  readonly #capabilities = createCapabilityCache()
 
   constructor(policy: Policy, version: number, roles: RoleIndex, rules: RuleIndex) {
     this.policy = policy
@@ -77,7 +78,7 @@ class Compiled implements CompiledPolicy {
   }
 
   capabilities(p: Principal): Capabilities {
-    return capabilitiesFor(this.#view(p))
+    return this.#capabilities(this.#view(p))
   }
 
   rolesOf(p: Principal): string[] {

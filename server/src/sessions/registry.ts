@@ -57,12 +57,16 @@ function entriesOf(slot: Slot | undefined): Iterable<LiveEntry> {
  */
 function createInterner<T extends object>(keyOf: (value: T) => string) {
   const known = new Map<string, WeakRef<T>>()
+  // Values are read-only, so an object's key never changes: the policy hands out one shared
+  // capabilities object to many principals, and each is keyed once, not once per session.
+  const keys = new WeakMap<T, string>()
   const forget = new FinalizationRegistry<string>((key) => {
     // The key may have been taken by a newer object since.
     if (known.get(key)?.deref() === undefined) known.delete(key)
   })
   return function intern(value: T): T {
-    const key = keyOf(value)
+    let key = keys.get(value)
+    if (key === undefined) keys.set(value, (key = keyOf(value)))
     const shared = known.get(key)?.deref()
     if (shared !== undefined) return shared
     known.set(key, new WeakRef(value))

@@ -128,3 +128,51 @@ test('every capability agrees with decide on its own pattern as a resource', () 
   }
   assert.equal(policy.decide(p, 'doc:read', 'doc/internal/x').reason, 'denied_by_rule')
 })
+
+test('principals with the same roles and rules share one frozen capabilities object', () => {
+  const ann = who('ann', { groups: ['contractors'] })
+  const bob = who('bob', { groups: ['contractors'] })
+  const shared = policy.capabilities(ann)
+  assert.equal(policy.capabilities(bob), shared)
+  assert.deepEqual(shared, {
+    roles: ['viewer'],
+    allow: [{ action: 'doc:read', resource: 'doc/*' }],
+    deny: [{ action: 'doc:*', resource: 'doc/internal/*' }],
+  })
+  assert.ok(
+    Object.isFrozen(shared) && Object.isFrozen(shared.allow) && Object.isFrozen(shared.allow[0]),
+  )
+  assert.notEqual(policy.capabilities(who('cy', { tenant: 'acme' })), shared)
+})
+
+test('rules whose when reads claims keep capabilities per principal', () => {
+  const mfa = policy.capabilities(who('kim', { amr: ['mfa'] }))
+  const pwd = policy.capabilities(who('kim', { amr: ['pwd'] }))
+  assert.notEqual(mfa, pwd)
+  assert.equal(
+    mfa.allow.some((p) => p.action === 'doc:publish'),
+    true,
+  )
+  assert.equal(
+    pwd.allow.some((p) => p.action === 'doc:publish'),
+    false,
+  )
+})
+
+test('a new policy version derives its capabilities afresh', () => {
+  const ann = who('ann', { groups: ['contractors'] })
+  const before = policy.capabilities(ann)
+  const next = compilePolicy(
+    {
+      ...policy.policy,
+      roles: {
+        ...policy.policy.roles,
+        viewer: { permissions: [{ action: 'doc:list', resource: 'doc/*' }] },
+      },
+    },
+    4,
+    policy,
+  )
+  assert.deepEqual(next.capabilities(ann).allow, [{ action: 'doc:list', resource: 'doc/*' }])
+  assert.deepEqual(policy.capabilities(ann), before)
+})
