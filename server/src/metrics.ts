@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { createLatencyHistogram } from './latency-histogram.js'
 
 export interface MetricsSources {
   policyVersion: () => number
@@ -33,24 +34,35 @@ export function createMetrics(sources: MetricsSources, nodeId: string): Metrics 
   collectDefaultMetrics({ register: registry })
   // Decisions are counted in plain numbers and handed to prom-client when it is scraped: its
   // `inc()` (label validation and hashing) costs more than the count itself, once per message.
-  const counts = new Map<string, { labels: { transport: string; result: string }; n: number }>()
+  type Count = { labels: { transport: string; result: string }; n: number }
+  // transport → result → count: two lookups of short strings, no key built per decision.
+  const counts = new Map<string, Map<string, Count>>()
+  const countOf = (transport: string, result: string): Count => {
+    let byResult = counts.get(transport)
+    if (!byResult) counts.set(transport, (byResult = new Map()))
+    const count = { labels: { transport, result }, n: 0 }
+    byResult.set(result, count)
+    return count
+  }
   new Counter({
     name: 'vigil_decisions_total',
     help: 'Decisions by transport and result (allow, or the denial code).',
     labelNames: ['transport', 'result'],
     registers: [registry],
     collect() {
-      for (const count of counts.values()) {
-        if (count.n === 0) continue
-        this.inc(count.labels, count.n)
-        count.n = 0
+      for (const byResult of counts.values()) {
+        for (const count of byResult.values()) {
+          if (count.n === 0) continue
+          this.inc(count.labels, count.n)
+          count.n = 0
+        }
       }
     },
   })
-  const latency = new Histogram({
+  const latency = createLatencyHistogram({
     name: 'vigil_decision_duration_seconds',
     help: 'Time to decide one request or message, token check included.',
-    labelNames: ['transport'],
+    labelName: 'transport',
     buckets: [1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2],
     registers: [registry],
   })
@@ -98,17 +110,15 @@ export function createMetrics(sources: MetricsSources, nodeId: string): Metrics 
       this.set(sources.liveSessions())
     },
   })
-  // Label lookups cost more than the observation itself; bind each transport's once.
-  const timers = new Map<string, { observe(v: number): void }>()
+  const timers = new Map<string, { observe(seconds: number): void }>()
   return {
     registry,
     decision(transport, result, durationUs) {
-      const key = `${transport}\u0000${result}`
-      let count = counts.get(key)
-      if (!count) counts.set(key, (count = { labels: { transport, result }, n: 0 }))
+      let count = counts.get(transport)?.get(result)
+      if (!count) count = countOf(transport, result)
       count.n += 1
       let timer = timers.get(transport)
-      if (!timer) timers.set(transport, (timer = latency.labels(transport)))
+      if (!timer) timers.set(transport, (timer = latency.series(transport)))
       timer.observe(durationUs / 1e6)
     },
     applyLag: (ms) => lag.observe(ms / 1000),

@@ -2,7 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import type { Authorized, Authorizer } from '../authorize.js'
 import type { Decision } from '../policy/index.js'
 import type { Principal } from '../policy/principal.js'
-import { bearerToken } from './bearer.js'
+import { bearerCandidate, isB64Token } from './bearer.js'
 import { sendError } from './errors.js'
 
 declare module 'express-serve-static-core' {
@@ -46,12 +46,11 @@ export function createEnforce(authorizer: Authorizer) {
     if (typeof resourceOf !== 'string' && typeof resourceOf !== 'function') {
       throw new TypeError('enforce(action, resourceOf): resourceOf must be a string or function')
     }
-    const consistency = options.consistency ?? 'fast'
+    const opts = { transport: 'http', consistency: options.consistency ?? 'fast' } as const
+    // No closure is created per request: this runs once per HTTP request on every guarded route.
     return function enforce(req: Request, res: Response, next: NextFunction): void {
-      const token = bearerToken(req)
-      if (token === null) {
-        return sendError(res, 'token_invalid', 'the Authorization header is not a Bearer token')
-      }
+      const token = bearerCandidate(req.headers.authorization)
+      if (token === null) return notBearer(res)
       let resource: string
       try {
         resource = typeof resourceOf === 'string' ? resourceOf : resourceOf(req)
@@ -62,18 +61,26 @@ export function createEnforce(authorizer: Authorizer) {
           'the resource of this request could not be determined',
         )
       }
-      const finish = (result: Authorized): void => {
-        if (!result.ok) return sendError(res, result.code, result.message)
-        req.vigil = { principal: result.principal, decision: result.decision }
-        next()
-      }
-      const opts = { transport: 'http', consistency } as const
-      // A cached token on the fast path is decided without a single await.
+      // A cached token on the fast path is decided without a single await. Only verified tokens
+      // are ever cached, so a hit needs no syntax check either.
       const now = authorizer.authorizeNow(token, action, resource, opts)
-      if (now) return finish(now)
-      authorizer.authorize(token, action, resource, opts).then(finish, next)
+      if (now) return finish(now, req, res, next)
+      if (token !== undefined && !isB64Token(token)) return notBearer(res)
+      authorizer
+        .authorize(token, action, resource, opts)
+        .then((result) => finish(result, req, res, next), next)
     }
   }
+}
+
+function notBearer(res: Response): void {
+  sendError(res, 'token_invalid', 'the Authorization header is not a Bearer token')
+}
+
+function finish(result: Authorized, req: Request, res: Response, next: NextFunction): void {
+  if (!result.ok) return sendError(res, result.code, result.message)
+  req.vigil = { principal: result.principal, decision: result.decision }
+  next()
 }
 
 export type Enforce = ReturnType<typeof createEnforce>

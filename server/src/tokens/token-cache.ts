@@ -42,23 +42,47 @@ export function createTokenCache(options: TokenCacheOptions): TokenCache {
     throw new TypeError('cacheSize must be a positive integer')
   }
   const { now } = options
-  const lru = new LRUCache<string, CachedToken>({
-    max: options.max,
-    // Ages on the same clock as the verifier; resolution 0 avoids a debounce timer per read.
-    perf: { now },
-    ttlResolution: 0,
-  })
+  // Keyed by the signature segment, not the whole token: a lookup hashes its ~86 characters
+  // instead of the kilobyte of the token, once per request. The entry keeps the whole token, and
+  // a hit must equal it exactly, so a forged token that reuses a real signature is a miss.
+  // No TTL in the LRU itself: the verifier checks `exp` on every hit (and reports a cached token
+  // that has since expired as expired), and an entry past `expiresAtMs` is dropped here.
+  const lru = new LRUCache<string, Entry>({ max: options.max })
+
+  function get(token: string): CachedToken | undefined {
+    const key = keyOf(token)
+    const entry = lru.get(key)
+    if (entry === undefined || entry.token !== token) return undefined
+    if (entry.expiresAtMs <= now()) {
+      lru.delete(key)
+      return undefined
+    }
+    return entry.cached
+  }
 
   return {
-    get: (token) => lru.get(token),
-    set(token, entry, expiresAtMs) {
-      const ttl = Math.floor(expiresAtMs - now())
-      if (ttl > 0) lru.set(token, entry, { ttl })
+    get,
+    set(token, cached, expiresAtMs) {
+      if (expiresAtMs > now()) lru.set(keyOf(token), { token, cached, expiresAtMs })
     },
-    delete: (token) => void lru.delete(token),
+    delete(token) {
+      const key = keyOf(token)
+      if (lru.get(key)?.token === token) lru.delete(key)
+    },
     clear: () => lru.clear(),
     get size() {
       return lru.size
     },
   }
+}
+
+interface Entry {
+  token: string
+  cached: CachedToken
+  expiresAtMs: number
+}
+
+/** The signature segment of a compact JWS (the whole string when it has no dot). */
+function keyOf(token: string): string {
+  return token.slice(token.lastIndexOf('.') + 1)
 }

@@ -396,6 +396,13 @@ describe('the public HTTP surface', () => {
         headers: { authorization: 'Basic YWxpY2U6c2VjcmV0' },
       })
       await expectError(basic, 401, 'token_invalid')
+      // Outside b64token syntax: refused before any verification, with the header named.
+      const spaced = await node.api('/api/docs/1', {
+        auth: null,
+        headers: { authorization: 'Bearer abc def' },
+      })
+      const body = await expectError(spaced, 401, 'token_invalid')
+      assert.match(JSON.stringify(body), /not a Bearer token/)
     })
 
     it('bob writing a document is 403 forbidden with error="insufficient_scope"', async () => {

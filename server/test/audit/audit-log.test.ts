@@ -3,10 +3,18 @@ import { test } from 'node:test'
 import { pino } from 'pino'
 import { createAuditLog, type DecisionRecord } from '../../src/audit/audit-log.js'
 
-/** Collects the lines written to it, as pino and the audit log write them (one per call). */
+/** Collects the lines written to it; the audit log writes decision lines in batches. */
 function sink() {
   const lines: string[] = []
-  return { lines, write: (line: string) => void lines.push(line) }
+  const writes: string[] = []
+  return {
+    lines,
+    writes,
+    write(chunk: string) {
+      writes.push(chunk)
+      for (const line of chunk.split(/(?<=\n)/)) lines.push(line)
+    },
+  }
 }
 
 const RECORDS: DecisionRecord[] = [
@@ -47,7 +55,7 @@ const RECORDS: DecisionRecord[] = [
   },
 ]
 
-test('a decision line is the line pino writes for the same record, field for field', () => {
+test('a decision line is the line pino writes for the same record, field for field', async () => {
   const ours = sink()
   const audit = createAuditLog({ nodeId: 'node-"a"', stream: ours })
   const theirs = sink()
@@ -63,6 +71,7 @@ test('a decision line is the line pino writes for the same record, field for fie
     audit.decision(record)
     reference.info(record, 'decision')
   }
+  await audit.flush()
   assert.equal(ours.lines.length, RECORDS.length)
   for (let i = 0; i < RECORDS.length; i++) {
     const line = ours.lines[i]!
@@ -84,12 +93,50 @@ test('a decision line is the line pino writes for the same record, field for fie
   }
 })
 
-test('an admin change and the decisions around it keep their order', () => {
+test('an admin change and the decisions around it keep their order', async () => {
   const lines = sink()
   const audit = createAuditLog({ nodeId: 'node-a', stream: lines })
   audit.decision(RECORDS[0]!)
   audit.adminChange({ actor: 'apikey', change: 'role.put', versionBefore: 7, versionAfter: 8 })
   audit.decision(RECORDS[1]!)
+  await audit.flush()
   const events = lines.lines.map((l) => (JSON.parse(l) as { event: string }).event)
   assert.deepEqual(events, ['decision', 'admin_change', 'decision'])
+})
+
+test('decision lines are written in batches, and a quiet log still goes out by itself', async () => {
+  const out = sink()
+  const many = 400
+  // Resolves from the write itself: the timer's flush of the last partial batch, no polling.
+  const allWritten = new Promise<void>((resolve) => {
+    const write = out.write
+    out.write = (chunk: string) => {
+      write(chunk)
+      if (out.lines.length >= many) resolve()
+    }
+  })
+  const audit = createAuditLog({ nodeId: 'node-a', stream: out })
+  for (let i = 0; i < many; i++) audit.decision({ ...RECORDS[0]!, resource: `doc/${i}` })
+  // ~16 KB at a time: far fewer writes than lines.
+  assert.ok(out.writes.length > 0 && out.writes.length < many / 10, `${out.writes.length} writes`)
+  assert.ok(out.lines.length < many, 'the last partial batch waits for its timer')
+  await allWritten
+  const resources = out.lines.map((l) => (JSON.parse(l) as { resource: string }).resource)
+  assert.deepEqual(
+    resources,
+    Array.from({ length: many }, (_, i) => `doc/${i}`),
+  )
+})
+
+test('durations are written in µs with one decimal', async () => {
+  const out = sink()
+  const audit = createAuditLog({ nodeId: 'node-a', stream: out })
+  for (const durationUs of [3.4, 12, 0.05, 1234.56, Number.NaN]) {
+    audit.decision({ ...RECORDS[0]!, durationUs })
+  }
+  await audit.flush()
+  assert.deepEqual(
+    out.lines.map((l) => l.match(/"durationUs":([^,}]+)/)![1]),
+    ['3.4', '12', '0.1', '1234.6', 'null'],
+  )
 })

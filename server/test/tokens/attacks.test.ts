@@ -130,6 +130,20 @@ describe('token attacks', () => {
     assertRefused(await rig.verifier.verify(forged), 'token_invalid', 'signature_invalid')
   })
 
+  it('an altered payload under the signature of a cached token is refused, and the real one stays cached', async () => {
+    // The verified-token cache is keyed by the signature segment: a hit must equal the whole token.
+    const rig = await createRig()
+    const { token } = await rig.issuer.issueAccessToken({ sub: 'alice', sid: 's1' })
+    assert.ok((await rig.verifier.verify(token)).ok)
+    const [h, p, s] = token.split('.') as [string, string, string]
+    const payload = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>
+    const forged = `${h}.${b64({ ...payload, sub: 'admin' })}.${s}`
+    assert.equal(rig.verifier.peek(forged), undefined, 'not a cache hit')
+    assertRefused(await rig.verifier.verify(forged), 'token_invalid', 'signature_invalid')
+    const again = rig.verifier.peek(token)
+    assert.ok(again?.ok && again.cached && again.principal.sub === 'alice')
+  })
+
   it('an expired token is refused as token_expired', async () => {
     const rig = await createRig()
     const { token } = await rig.issuer.issueAccessToken({ sub: 'alice', sid: 's1' })
