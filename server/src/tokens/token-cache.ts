@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache'
 import type { Principal } from '../policy/principal.js'
+import type { VerifyResult } from './verify-result.js'
 
 /**
  * The verified-token cache: token string → the Principal it verified to. Bounded by entry count,
@@ -17,6 +18,8 @@ export interface CachedToken {
   principal: Principal
   /** Expiry, epoch seconds. */
   exp: number
+  /** What the verifier answers for a hit. */
+  result: VerifyResult
 }
 
 export interface TokenCache {
