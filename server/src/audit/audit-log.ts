@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger } from 'pino'
+import { createDecisionLines } from './decision-line.js'
 
 /** One decision, as the audit log records it. Never carries a token. */
 export interface DecisionRecord {
@@ -64,7 +65,11 @@ export type AuditEvent =
  * ```
  */
 export function createAuditLog(options: AuditLogOptions): AuditLog {
-  const destination = options.stream ?? fileDestination(options.file)
+  const file = options.stream ? undefined : fileDestination(options.file)
+  const destination: DestinationStream = options.stream ?? file!
+  // Decision lines are pure ASCII (see `quote`): a file gets them as latin1 bytes, a copy with no
+  // UTF-8 scan; a test stream gets the string.
+  const writeLines = file ? file.writeAscii : (chunk: string) => void destination.write(chunk)
   const logger: Logger = pino(
     {
       base: { node: options.nodeId, log: 'audit' },
@@ -74,8 +79,7 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     },
     destination,
   )
-  const head = `{"level":${logger.levels.values['info']},"time":`
-  const base = `,"node":${JSON.stringify(options.nodeId)},"log":"audit"`
+  const decisionLine = createDecisionLines(logger.levels.values['info']!, options.nodeId)
   const listeners = new Set<(record: AuditEvent) => void>()
   const emit = (record: AuditEvent): void => {
     for (const listener of listeners) listener(record)
@@ -91,11 +95,11 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     if (pending === '') return
     const chunk = pending
     pending = ''
-    destination.write(chunk)
+    writeLines(chunk)
   }
   return {
     decision(record) {
-      pending += decisionLine(head, base, record)
+      pending += decisionLine(record)
       if (pending.length >= BATCH_CHARS) release()
       else if (timer === undefined) timer = setTimeout(release, BATCH_MS)
       if (listeners.size > 0) {
@@ -148,51 +152,9 @@ function fileDestination(file: string | undefined) {
   return {
     // Typed for strings only; in buffer mode it takes (and must be given) Buffers.
     write: (line: string): boolean => boom.write(Buffer.from(line) as unknown as string),
+    /** For text known to be ASCII, where latin1 and UTF-8 are the same bytes. */
+    writeAscii: (text: string): void =>
+      void boom.write(Buffer.from(text, 'latin1') as unknown as string),
     flush: (cb: () => void): void => boom.flush(cb),
   }
-}
-
-/**
- * The line `logger.info(record, 'decision')` writes, byte for byte — the same keys in the same
- * order, undefined fields left out — without pino's generic serializer, which cost several times
- * the line itself on the per-message path. (One difference: a lone surrogate is escaped, where pino
- * leaves it in a short string for the file's UTF-8 encoding to turn into U+FFFD.)
- */
-function decisionLine(head: string, base: string, r: DecisionRecord): string {
-  let line = `${head}${Date.now()}${base},"transport":${quote(r.transport)}`
-  if (r.sub !== undefined) line += `,"sub":${quote(r.sub)}`
-  if (r.sid !== undefined) line += `,"sid":${quote(r.sid)}`
-  if (r.jti !== undefined) line += `,"jti":${quote(r.jti)}`
-  line += `,"action":${quote(r.action)},"resource":${quote(r.resource)},"allow":${r.allow}`
-  line += `,"reason":${quote(r.reason)}`
-  if (r.rule !== undefined) line += `,"rule":${quote(r.rule)}`
-  line += `,"version":${num(r.version)},"durationUs":${micros(r.durationUs)}`
-  return `${line},"event":"decision"}\n`
-}
-
-/** What `JSON.stringify` escapes: quotes, backslashes, control characters, lone surrogates. */
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/
-
-/** A JSON string: most values need no escaping, and testing for that is cheaper than escaping. */
-function quote(value: string): string {
-  return NEEDS_ESCAPE.test(value) ? JSON.stringify(value) : `"${value}"`
-}
-
-/**
- * A duration in µs with one decimal, as JSON: `12.3`, `4`. Formatted from integer tenths — a
- * float's shortest decimal form is a visible share of a line's cost.
- */
-function micros(value: number): string {
-  const tenths = Math.round(value * 10)
-  if (!Number.isSafeInteger(tenths)) return num(value)
-  const sign = tenths < 0 ? '-' : ''
-  const abs = Math.abs(tenths)
-  const whole = Math.floor(abs / 10)
-  const digit = abs % 10
-  return digit === 0 ? `${sign}${whole}` : `${sign}${whole}.${digit}`
-}
-
-/** A JSON number; like pino, `null` for NaN and infinities. */
-function num(value: number): string {
-  return Number.isFinite(value) ? String(value) : 'null'
 }

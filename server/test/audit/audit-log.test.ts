@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { test } from 'node:test'
 import { pino } from 'pino'
 import { createAuditLog, type DecisionRecord } from '../../src/audit/audit-log.js'
@@ -79,9 +82,11 @@ test('a decision line is the line pino writes for the same record, field for fie
     const parsed = JSON.parse(line) as Record<string, unknown>
     const expected = JSON.parse(theirs.lines[i]!) as Record<string, unknown>
     assert.ok(Math.abs((parsed['time'] as number) - (expected['time'] as number)) < 1000)
-    // pino leaves a lone surrogate in a short string unescaped (then lost to U+FFFD on the way to
-    // the file); the audit line escapes it, as JSON.stringify and pino on Node 25 do.
-    if (!/[\ud800-\udfff]/.test(line)) {
+    // Decision lines are pure ASCII: where pino writes a non-ASCII character (or leaves a lone
+    // surrogate, then lost to U+FFFD on the way to the file) the audit line escapes it; the JSON
+    // is the same. Byte for byte wherever pino's line is ASCII too.
+    assert.match(line, /^[\x20-\x7e]*\n$/, 'pure printable ASCII')
+    if (/^[\x00-\x7f]*$/.test(theirs.lines[i]!)) {
       const untimed = (l: string): string => l.replace(/"time":\d+/, '"time":0')
       assert.equal(untimed(line), untimed(theirs.lines[i]!), 'byte for byte')
     }
@@ -139,4 +144,44 @@ test('durations are written in µs with one decimal', async () => {
     out.lines.map((l) => l.match(/"durationUs":([^,}]+)/)![1]),
     ['3.4', '12', '0.1', '1234.6', 'null'],
   )
+})
+
+test('each line names its own principal, even when a token id comes back with other fields', async () => {
+  const out = sink()
+  const audit = createAuditLog({ nodeId: 'node-a', stream: out })
+  const base = RECORDS[0]!
+  audit.decision(base)
+  audit.decision({ ...base, sub: 'mallory', transport: 'http' })
+  audit.decision({ ...base, sid: undefined, jti: undefined, action: 'doc:read' })
+  audit.decision(base)
+  await audit.flush()
+  const parsed = out.lines.map((l) => JSON.parse(l) as Record<string, unknown>)
+  assert.deepEqual(
+    parsed.map((p) => [p['transport'], p['sub'], p['sid'], p['jti'], p['action']]),
+    [
+      ['socket', 'alice', 'sid-1', 'jti-1', 'doc:write'],
+      ['http', 'mallory', 'sid-1', 'jti-1', 'doc:write'],
+      ['socket', 'alice', undefined, undefined, 'doc:read'],
+      ['socket', 'alice', 'sid-1', 'jti-1', 'doc:write'],
+    ],
+  )
+})
+
+test('an audit file holds the same text a decision carried, non-ASCII included', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'vigil-audit-'))
+  try {
+    const file = join(dir, 'audit.log')
+    const audit = createAuditLog({ nodeId: 'nœud-1', file })
+    const resource = 'doc/é/😀/\u2028'
+    audit.decision({ ...RECORDS[0]!, resource })
+    audit.adminChange({ actor: 'sub:zoë', change: 'role.put', versionBefore: 1, versionAfter: 2 })
+    await audit.flush()
+    const lines = (await readFile(file, 'utf8')).trim().split('\n')
+    const [decision, change] = lines.map((l) => JSON.parse(l) as Record<string, unknown>)
+    assert.equal(decision!['resource'], resource)
+    assert.equal(decision!['node'], 'nœud-1')
+    assert.equal(change!['actor'], 'sub:zoë')
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
 })
