@@ -2,6 +2,7 @@ import { Router } from 'express'
 import { z } from 'zod'
 import { bearerToken } from '../http/bearer.js'
 import { sendError, sendThrown } from '../http/errors.js'
+import { isSubjectKey } from '../policy/index.js'
 import { Name } from '../policy/schema.js'
 import { checkCustomClaims } from '../tokens/index.js'
 import { requireAdmin } from './auth.js'
@@ -39,12 +40,11 @@ export function sessionRoutes(deps: ApiDeps): Router {
         { path, message: claims.message },
       ])
     }
-    // Subjects share the binding namespace with groups and roles; `group:admins` as a subject
-    // would inherit that group's roles, so prefixed names are not subjects.
-    const prefixes = ['role', ...Object.values(deps.live.current().policy.groupClaims)]
-    if (prefixes.some((p) => input.sub.startsWith(`${p}:`))) {
-      return sendError(res, 'invalid_request', `sub: must not start with a group or role prefix`, [
-        { path: 'sub', message: 'must not start with a group or role prefix' },
+    // Subjects share the binding namespace with groups and roles (see isSubjectKey): a session
+    // for `group:admins` would be a subject the policy never recognises, so it is refused here.
+    if (!isSubjectKey(input.sub, deps.live.current().policy)) {
+      return sendError(res, 'invalid_request', 'sub: must not be * or start with a group or role prefix', [
+        { path: 'sub', message: 'must not be * or start with a group or role prefix' },
       ])
     }
     const revoked = deps.live.current().revocation({ sub: input.sub, claims: input.claims ?? {} })

@@ -34,6 +34,7 @@ export type { Affected, ChangeRejection, ChangeResult } from './changes.js'
 export type { Principal } from './principal.js'
 
 export { compilePolicy } from './compile.js'
+export { isSubjectKey } from './principal-view.js'
 export type { CompiledPolicy } from './compile.js'
 export type { Decision, DecisionReason } from './decide.js'
 export type { RevocationHit, RevocationReason } from './revocation.js'

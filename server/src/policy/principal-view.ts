@@ -56,7 +56,7 @@ export function derivePrincipalView(p: Principal, source: ViewSource): Principal
   const { policy, roles: roleIndex, rules } = source
   const claims = p.claims !== null && typeof p.claims === 'object' ? p.claims : NO_CLAIMS
   const keys = new Set<string>()
-  if (typeof p.sub === 'string' && p.sub !== '') keys.add(p.sub)
+  if (isSubjectKey(p.sub, policy)) keys.add(p.sub)
   for (const key of claimKeys(claims, policy.groupClaims)) keys.add(key)
 
   const roleNames = new Set<string>()
@@ -96,4 +96,19 @@ export function derivePrincipalView(p: Principal, source: ViewSource): Principal
     claims,
     revocation: revocationOf(policy.revocations, p),
   }
+}
+
+/**
+ * Whether `sub` may stand as a principal key. Subjects share the binding namespace with
+ * claim-derived groups (`group:eng`, `tenant:acme`) and roles (`role:editor`), so a token whose
+ * subject is `group:admins` — which a trusted external issuer could mint — must not inherit that
+ * group's roles: such a subject is no key at all (its own claims still give it its groups, and a
+ * revocation of the subject still applies). `*` is reserved for rules that name everyone.
+ */
+export function isSubjectKey(sub: unknown, policy: Pick<Policy, 'groupClaims'>): sub is string {
+  if (typeof sub !== 'string' || sub === '' || sub === '*') return false
+  const colon = sub.indexOf(':')
+  if (colon <= 0) return true
+  const prefix = sub.slice(0, colon)
+  return prefix !== 'role' && !Object.values(policy.groupClaims).includes(prefix)
 }

@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { SignJWT, exportJWK, generateKeyPair } from 'jose'
 import type { JWTPayload } from 'jose'
+import { compilePolicy } from '../../src/policy/compile.js'
+import { PolicySchema } from '../../src/policy/schema.js'
 import { createVerifier } from '../../src/tokens/verify.js'
 import { AUDIENCE, ISSUER, createRig } from './helpers.js'
 
@@ -58,6 +60,26 @@ describe('trusted external issuers', () => {
     assert.equal(result.principal.sub, 'bob')
     assert.equal(result.principal.claims.iss, IDP)
     assert.ok(fetches >= 1)
+  })
+
+  it('an issuer minting sub group:admins gets no group grants: such a subject is no key', async () => {
+    const r = await rig()
+    const result = await r.verifier.verify(
+      await idpToken(r.clock.now(), { sub: 'group:admins', groups: ['staff'] }),
+    )
+    assert.ok(result.ok, 'identity is the issuer’s business')
+    const policy = compilePolicy(
+      PolicySchema.parse({
+        roles: {
+          admin: { permissions: [{ action: '*', resource: '*' }] },
+          staff: { permissions: [{ action: 'doc:read', resource: 'doc/*' }] },
+        },
+        bindings: { 'group:admins': ['admin'], 'group:staff': ['staff'] },
+      }),
+      1,
+    )
+    assert.equal(policy.decide(result.principal, 'policy:put', 'policy').allow, false)
+    assert.deepEqual(policy.rolesOf(result.principal), ['staff'])
   })
 
   it('a token from a trusted issuer with the wrong audience is refused', async () => {
