@@ -43,9 +43,12 @@ export function sessionRoutes(deps: ApiDeps): Router {
     // Subjects share the binding namespace with groups and roles (see isSubjectKey): a session
     // for `group:admins` would be a subject the policy never recognises, so it is refused here.
     if (!isSubjectKey(input.sub, deps.live.current().policy)) {
-      return sendError(res, 'invalid_request', 'sub: must not be * or start with a group or role prefix', [
-        { path: 'sub', message: 'must not be * or start with a group or role prefix' },
-      ])
+      return sendError(
+        res,
+        'invalid_request',
+        'sub: must not be * or start with a group or role prefix',
+        [{ path: 'sub', message: 'must not be * or start with a group or role prefix' }],
+      )
     }
     const revoked = deps.live.current().revocation({ sub: input.sub, claims: input.claims ?? {} })
     if (revoked && revoked.reason === 'subject_revoked') {
