@@ -55,8 +55,8 @@ export type AuditEvent =
 /**
  * The decision log: one JSON line per decision and per admin change, written through pino's
  * asynchronous destination so the hot path only formats a line and never waits on the disk.
- * Decision lines, one per socket message, are formatted by `decisionLine` into exactly the line
- * pino would write.
+ * Decision lines, one per socket message, are formatted by `decision-line.ts` into the JSON pino
+ * would write (pure ASCII) and handed to the destination in batches.
  *
  * @example
  * ```ts
@@ -85,8 +85,9 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     for (const listener of listeners) listener(record)
   }
   // Decision lines are joined here and handed over ~16 KB at a time: one Buffer and one write
-  // per batch, not per decision. A quiet node's lines go out within BATCH_MS; the timer is not
-  // unref'd, so a process that ends by itself still writes its last lines.
+  // per batch, not per decision. A quiet node's lines are handed over within BATCH_MS and reach
+  // the file with pino's periodic flush (a second). The timer is not unref'd, so a process that
+  // ends by itself still writes its last lines.
   let pending = ''
   let timer: NodeJS.Timeout | undefined
   const release = (): void => {
