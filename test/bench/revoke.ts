@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto'
 import { rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Redis } from 'ioredis'
+import { dropPrefix, testPrefix } from '../../server/test/helpers/redis.js'
 import { startFixture, type Fixture } from './child.js'
 import type { Bench, BenchRow } from './harness.js'
 import { quantile, round } from './harness.js'
@@ -110,22 +109,6 @@ async function post(url: string, apiKey: string, body: object): Promise<number> 
   return (JSON.parse(text) as { version: number }).version
 }
 
-async function deleteKeys(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 })
-  redis.on('error', () => {})
-  try {
-    await redis.connect()
-    let cursor = '0'
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
-      cursor = next
-      if (keys.length > 0) await redis.unlink(...keys)
-    } while (cursor !== '0')
-  } finally {
-    redis.disconnect()
-  }
-}
-
 function ask<T>(node: Fixture, cmd: string): Promise<T> {
   node.child.stdin!.write(JSON.stringify({ cmd }) + '\n')
   return node.line<T>(30_000)
@@ -138,7 +121,7 @@ const sorted = (values: number[]): number[] => [...values].sort((a, b) => a - b)
 export const bench: Bench = async ({ quick }) => {
   const sessions = quick ? 2_000 : 10_000
   const revocations = quick ? 50 : 200
-  const prefix = `{vigil-bench-${randomBytes(6).toString('hex')}}:`
+  const prefix = testPrefix('bench')
   const fixtures: Fixture[] = []
   let nodeDir: string | undefined
   try {
@@ -364,7 +347,7 @@ export const bench: Bench = async ({ quick }) => {
   } finally {
     await Promise.all(fixtures.map((f) => f.stop()))
     if (nodeDir) await rm(nodeDir, { recursive: true, force: true })
-    await deleteKeys(prefix).catch((err: unknown) => {
+    await dropPrefix(prefix, REDIS_URL).catch((err: unknown) => {
       process.stderr.write(`revoke bench: could not delete ${prefix}* from Redis: ${String(err)}\n`)
     })
   }

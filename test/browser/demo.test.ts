@@ -2,14 +2,13 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
 import { after, before, describe, test } from 'node:test'
-import { Redis } from 'ioredis'
 import { chromium, type Browser, type Page } from 'playwright-core'
-import { ROOT, startProcess, type NodeProcess } from '../helpers/process.js'
+import { ROOT, sharedNodeEnv, startProcess, type NodeProcess } from '../helpers/process.js'
 import { CHROMIUM, CHROMIUM_ARGS, buildBundle, chromiumMissing } from './helpers.js'
+import { dropPrefix } from '../../server/test/helpers/redis.js'
 
 const DEMO = `${ROOT}demo/src/main.ts`
 const ARTIFACTS = `${ROOT}test/artifacts/`
-const REDIS_URL = process.env['VIGIL_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379'
 const skip = chromiumMissing()
 if (!skip) buildBundle()
 
@@ -120,29 +119,20 @@ describe('the live revocation demo in Chromium', { skip }, () => {
 })
 
 describe('the demo on two nodes sharing one Redis', { skip }, () => {
-  const prefix = `{vigil-demo-${randomBytes(4).toString('hex')}}:`
+  const shared = sharedNodeEnv('demo')
   let a: NodeProcess
   let b: NodeProcess
   let browser: Browser
   before(async () => {
     await mkdir(ARTIFACTS, { recursive: true })
-    const env = {
-      REDIS_URL,
-      VIGIL_REDIS_PREFIX: prefix,
-      VIGIL_API_KEY: `demo-${randomBytes(16).toString('hex')}`,
-      VIGIL_ISSUER: 'http://vigil-demo.test',
-      VIGIL_ALLOWED_ORIGINS: '*',
-    }
+    const env = { ...shared.env, VIGIL_ALLOWED_ORIGINS: '*' }
     ;[a, b] = await Promise.all([startProcess(DEMO, env), startProcess(DEMO, env)])
     browser = await launch()
   })
   after(async () => {
     await browser?.close()
     await Promise.all([a?.stop(), b?.stop()])
-    const redis = new Redis(REDIS_URL)
-    const keys = await redis.keys(`${prefix}*`)
-    if (keys.length > 0) await redis.del(...keys)
-    redis.disconnect()
+    await dropPrefix(shared.prefix)
   })
 
   test('the user works on node B while the admin acts on node A', async () => {

@@ -1,11 +1,29 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { REDIS_URL, testPrefix } from '../../server/test/helpers/redis.js'
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export const VIGIL_BIN = `${ROOT}server/bin/vigil.js`
 export const ENFORCED_NODE = `${ROOT}test/fixtures/enforced-node.ts`
+
+/**
+ * What the processes of one multi-node test share: the test's own Redis prefix (drop it with
+ * `dropPrefix` afterwards), an API key and an issuer.
+ */
+export function sharedNodeEnv(tag: string) {
+  const prefix = testPrefix(tag)
+  const apiKey = `it-${randomBytes(16).toString('hex')}`
+  const env = {
+    REDIS_URL,
+    VIGIL_REDIS_PREFIX: prefix,
+    VIGIL_API_KEY: apiKey,
+    VIGIL_ISSUER: 'http://vigil.test',
+  }
+  return { prefix, apiKey, env }
+}
 
 export interface NodeProcess {
   url: string

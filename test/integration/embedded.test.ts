@@ -1,22 +1,21 @@
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
 import { after, before, test } from 'node:test'
 import { Redis } from 'ioredis'
 import { io, type Socket } from 'socket.io-client'
 import type { StepDownEvent, TokenPair } from '@vigil/client/protocol'
 import { createServiceClient, type ServiceRevokedEvent } from '@vigil/client/service'
-import { ROOT, VIGIL_BIN, startProcess, type NodeProcess, apiCaller } from '../helpers/process.js'
+import {
+  ROOT,
+  VIGIL_BIN,
+  sharedNodeEnv,
+  startProcess,
+  type NodeProcess,
+  apiCaller,
+} from '../helpers/process.js'
+import { dropPrefix } from '../../server/test/helpers/redis.js'
 
 const EMBEDDED_APP = `${ROOT}demo/src/embedded-app.ts`
-const REDIS_URL = process.env['VIGIL_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379'
-const API_KEY = `it-${randomBytes(16).toString('hex')}`
-const PREFIX = `{vigil-emb-${randomBytes(4).toString('hex')}}:`
-const env = {
-  REDIS_URL,
-  VIGIL_REDIS_PREFIX: PREFIX,
-  VIGIL_API_KEY: API_KEY,
-  VIGIL_ISSUER: 'http://vigil.test',
-}
+const { prefix: PREFIX, apiKey: API_KEY, env } = sharedNodeEnv('emb')
 
 let vigil: NodeProcess
 let embedded: NodeProcess
@@ -43,10 +42,7 @@ before(async () => {
 after(async () => {
   for (const s of sockets) s.close()
   await Promise.all([vigil?.stop(), embedded?.stop()])
-  const redis = new Redis(REDIS_URL)
-  const keys = await redis.keys(`${PREFIX}*`)
-  if (keys.length > 0) await redis.del(...keys)
-  redis.disconnect()
+  await dropPrefix(PREFIX)
 })
 
 test('the embedded enforcer denies alice’s next message after a step-down made through the other process', async () => {

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
 import { once as onceEmitted, type EventEmitter } from 'node:events'
 import { after, before, test } from 'node:test'
-import { Redis } from 'ioredis'
 import { io, type Socket } from 'socket.io-client'
 import {
   ENFORCED_NODE,
@@ -10,17 +8,11 @@ import {
   startProcess,
   type NodeProcess,
   apiCaller,
+  sharedNodeEnv,
 } from '../helpers/process.js'
+import { dropPrefix } from '../../server/test/helpers/redis.js'
 
-const REDIS_URL = process.env['VIGIL_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379'
-const API_KEY = `it-${randomBytes(16).toString('hex')}`
-const PREFIX = `{vigil-rt-${randomBytes(4).toString('hex')}}:`
-const env = {
-  REDIS_URL,
-  VIGIL_REDIS_PREFIX: PREFIX,
-  VIGIL_API_KEY: API_KEY,
-  VIGIL_ISSUER: 'http://vigil.test',
-}
+const { prefix: PREFIX, apiKey: API_KEY, env } = sharedNodeEnv('rt')
 const READ = { action: 'doc:read', resource: 'doc/*' }
 const WRITE = { action: 'doc:write', resource: 'doc/*' }
 
@@ -80,10 +72,7 @@ before(async () => {
 after(async () => {
   for (const s of sockets) s.close()
   await Promise.all([a?.stop(), b?.stop()])
-  const redis = new Redis(REDIS_URL)
-  const keys = await redis.keys(`${PREFIX}*`)
-  if (keys.length > 0) await redis.del(...keys)
-  redis.disconnect()
+  await dropPrefix(PREFIX)
 })
 
 test('a revocation made through node A reaches a socket on node B as vigil:revoked and closes it', async () => {

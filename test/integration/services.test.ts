@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
 import { after, test } from 'node:test'
-import { Redis } from 'ioredis'
 import { io } from 'socket.io-client'
 import {
   createServiceClient,
@@ -15,19 +13,16 @@ import {
   startNode,
   type TestNode,
 } from '../../server/test/helpers/enforcer.js'
-import { REDIS_URL } from '../../server/test/helpers/redis.js'
+import { dropPrefix, REDIS_URL, testPrefix } from '../../server/test/helpers/redis.js'
 import { createMemoryStore } from '../../server/src/store/memory-store.js'
 import type { PolicyStore } from '../../server/src/store/types.js'
 import { startTcpProxy } from '../../server/test/helpers/tcp-proxy.js'
 
-const PREFIX = `{vigil-svc-${randomBytes(4).toString('hex')}}:`
+const PREFIX = testPrefix('svc')
 const redisEnv = { REDIS_URL, VIGIL_REDIS_PREFIX: PREFIX }
 
 after(async () => {
-  const redis = new Redis(REDIS_URL)
-  const keys = await redis.keys(`${PREFIX}*`)
-  if (keys.length > 0) await redis.del(...keys)
-  redis.disconnect()
+  await dropPrefix(PREFIX)
 })
 
 /** A service client that retries fast, closed when the test ends. */

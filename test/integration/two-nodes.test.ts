@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
 import { after, before, test } from 'node:test'
 import { Redis } from 'ioredis'
 import {
@@ -8,17 +7,11 @@ import {
   startProcess,
   type NodeProcess,
   apiCaller,
+  sharedNodeEnv,
 } from '../helpers/process.js'
+import { dropPrefix } from '../../server/test/helpers/redis.js'
 
-const REDIS_URL = process.env['VIGIL_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379'
-const API_KEY = `it-${randomBytes(16).toString('hex')}`
-const PREFIX = `{vigil-it-${randomBytes(4).toString('hex')}}:`
-const env = {
-  REDIS_URL,
-  VIGIL_REDIS_PREFIX: PREFIX,
-  VIGIL_API_KEY: API_KEY,
-  VIGIL_ISSUER: 'http://vigil.test',
-}
+const { prefix: PREFIX, apiKey: API_KEY, env } = sharedNodeEnv('it')
 
 let a: NodeProcess
 let b: NodeProcess
@@ -44,10 +37,7 @@ before(async () => {
 
 after(async () => {
   await Promise.all([a?.stop(), b?.stop()])
-  const redis = new Redis(REDIS_URL)
-  const keys = await redis.keys(`${PREFIX}*`)
-  if (keys.length > 0) await redis.del(...keys)
-  redis.disconnect()
+  await dropPrefix(PREFIX)
 })
 
 test('a role change and a revocation made on node A are enforced by node B', async () => {

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
 import { after, before, test } from 'node:test'
 import { Redis } from 'ioredis'
 import { createRedisStore } from '../../src/store/redis-store.js'
 import type { PolicyStore } from '../../src/store/types.js'
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js'
 import { SEED_POLICY, startNode, type TestNode } from '../helpers/enforcer.js'
-import { REDIS_URL } from '../helpers/redis.js'
+import { dropPrefix, REDIS_URL, testPrefix } from '../helpers/redis.js'
 
-const prefix = `{vigil-fc-${randomBytes(4).toString('hex')}}:`
+const prefix = testPrefix('fc')
 let proxy: TcpProxy
 let writer: PolicyStore
 let node: TestNode
@@ -43,10 +42,7 @@ after(async () => {
   await node.close()
   await node.enforcer.store.close()
   await proxy.close()
-  const admin = new Redis(REDIS_URL)
-  const keys = await admin.keys(`${prefix}*`)
-  if (keys.length) await admin.del(...keys)
-  admin.disconnect()
+  await dropPrefix(prefix)
   await writer.close()
 })
 

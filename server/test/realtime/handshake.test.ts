@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
-import { Redis } from 'ioredis'
 import { SignJWT, importJWK } from 'jose'
 import { createRedisStore } from '../../src/store/redis-store.js'
 import type { PolicyStore } from '../../src/store/types.js'
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js'
-import { REDIS_URL } from '../helpers/redis.js'
+import { dropPrefix, REDIS_URL, testPrefix } from '../helpers/redis.js'
 import {
   change,
   createClients,
@@ -113,7 +112,7 @@ describe('the socket handshake on an in-memory node', () => {
 })
 
 describe('the socket handshake on a node cut off from Redis', () => {
-  const prefix = `{vigil-rt-${randomBytes(4).toString('hex')}}:`
+  const prefix = testPrefix('rt')
   let proxy: TcpProxy
   let store: PolicyStore
   let node: RealtimeNode
@@ -128,10 +127,7 @@ describe('the socket handshake on a node cut off from Redis', () => {
     await node.close()
     await store.close()
     await proxy.close()
-    const admin = new Redis(REDIS_URL)
-    const keys = await admin.keys(`${prefix}*`)
-    if (keys.length > 0) await admin.del(...keys)
-    admin.disconnect()
+    await dropPrefix(prefix)
   })
 
   async function until(check: () => Promise<boolean>, what: string): Promise<void> {

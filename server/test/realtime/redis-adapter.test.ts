@@ -10,7 +10,7 @@ import { loadConfig } from '../../src/config.js'
 import { createLogger } from '../../src/logger.js'
 import { startStandalone } from '../../src/standalone.js'
 import { TEST_API_KEY } from '../helpers/enforcer.js'
-import { REDIS_URL } from '../helpers/redis.js'
+import { dropPrefix, REDIS_URL } from '../helpers/redis.js'
 import {
   call,
   createClients,
@@ -54,10 +54,7 @@ before(async () => {
 after(async () => {
   clients.closeAll()
   await Promise.all([nodeA.close(), nodeB.close()])
-  const admin = new Redis(REDIS_URL)
-  const keys = await admin.keys(`${prefix}*`)
-  if (keys.length > 0) await admin.del(...keys)
-  admin.disconnect()
+  await dropPrefix(prefix)
   for (const r of redisClients) r.disconnect()
 })
 

@@ -7,7 +7,7 @@ import { createRedisStore } from '../../src/store/redis-store.js'
 import type { PolicyStore } from '../../src/store/types.js'
 import { startTcpProxy } from '../helpers/tcp-proxy.js'
 import { SEED_POLICY } from '../helpers/enforcer.js'
-import { REDIS_URL } from '../helpers/redis.js'
+import { dropPrefix, REDIS_URL } from '../helpers/redis.js'
 import {
   change,
   createClients,
@@ -45,8 +45,7 @@ after(async () => {
   await node.close()
   await store.close()
   await writer.close()
-  const keys = await admin.keys(`${prefix}*`)
-  if (keys.length > 0) await admin.del(...keys)
+  await dropPrefix(prefix)
   admin.disconnect()
 })
 

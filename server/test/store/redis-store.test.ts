@@ -3,7 +3,7 @@ import { Redis } from 'ioredis'
 import { createRedisStore } from '../../src/store/redis-store.js'
 import type { PolicyStore } from '../../src/store/types.js'
 import { testPolicyStore } from './contract.js'
-import { REDIS_URL } from '../helpers/redis.js'
+import { dropPrefix, REDIS_URL } from '../helpers/redis.js'
 
 const admin = new Redis(REDIS_URL, { lazyConnect: true })
 const opened: PolicyStore[] = []
@@ -49,8 +49,7 @@ testPolicyStore('redis', {
   async cleanup() {
     await Promise.all(opened.map((s) => s.close()))
     for (const prefix of prefixes) {
-      const keys = await admin.keys(`${prefix}*`)
-      if (keys.length > 0) await admin.del(...keys)
+      await dropPrefix(prefix)
     }
     admin.disconnect()
   },
