@@ -9,6 +9,7 @@ import {
   apiCaller,
   sharedNodeEnv,
 } from '../helpers/process.js'
+import { SEED_POLICY } from '../../server/test/helpers/enforcer.js'
 import { dropPrefix } from '../../server/test/helpers/redis.js'
 
 const { prefix: PREFIX, apiKey: API_KEY, env } = sharedNodeEnv('it')
@@ -21,17 +22,8 @@ const call = apiCaller(API_KEY)
 before(async () => {
   // Node A is the real `vigil` bin; node B adds enforced app routes. Both share one Redis.
   ;[a, b] = await Promise.all([startProcess(VIGIL_BIN, env), startProcess(ENFORCED_NODE, env)])
-  const seeded = await call(a, 'PUT', '/v1/policy', {
-    roles: {
-      viewer: { permissions: [{ action: 'doc:read', resource: 'doc/*' }] },
-      editor: {
-        permissions: [
-          { action: 'doc:read', resource: 'doc/*' },
-          { action: 'doc:write', resource: 'doc/*' },
-        ],
-      },
-    },
-  })
+  // The seed roles, no bindings: the test binds alice itself.
+  const seeded = await call(a, 'PUT', '/v1/policy', { roles: SEED_POLICY.roles })
   assert.equal(seeded.status, 200)
 })
 
