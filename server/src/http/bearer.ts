@@ -31,11 +31,7 @@ export function bearerCandidate(header: string | undefined): string | undefined 
   while (header.charCodeAt(start) === 32) start++
   let end = header.length
   while (end > start && header.charCodeAt(end - 1) === 32) end--
-  return start === end
-    ? null
-    : start === 7 && end === header.length
-      ? header.slice(7)
-      : header.slice(start, end)
+  return start === end ? null : header.slice(start, end)
 }
 
 /** Whether a Bearer credential has RFC 6750's b64token syntax. */

@@ -1,9 +1,8 @@
 import { LRUCache } from 'lru-cache'
-import type { Principal } from '../policy/principal.js'
 import type { VerifyResult } from './verify-result.js'
 
 /**
- * The verified-token cache: token string → the Principal it verified to. Bounded by entry count,
+ * The verified-token cache: token string → the answer it verified to. Bounded by entry count,
  * each entry living until its token expires. Only successes are stored: caching refusals would
  * let anyone fill the cache with garbage and evict real sessions.
  */
@@ -14,17 +13,12 @@ export interface TokenCacheOptions {
   now: () => number
 }
 
-export interface CachedToken {
-  principal: Principal
-  /** Expiry, epoch seconds. */
-  exp: number
-  /** What the verifier answers for a hit. */
-  result: VerifyResult
-}
+/** A verified token, as the verifier answers every later hit (`cached: true`, frozen). */
+export type CachedToken = Readonly<Extract<VerifyResult, { ok: true }>>
 
 export interface TokenCache {
   get(token: string): CachedToken | undefined
-  /** Stores until `expiresAtMs` (on the injected clock); nothing is stored if that has passed. */
+  /** Stores the answer, unless `expiresAtMs` (injected clock) has passed; the verifier ages hits. */
   set(token: string, entry: CachedToken, expiresAtMs: number): void
   delete(token: string): void
   clear(): void
@@ -48,29 +42,24 @@ export function createTokenCache(options: TokenCacheOptions): TokenCache {
   // Keyed by the signature segment, not the whole token: a lookup hashes its ~86 characters
   // instead of the kilobyte of the token, once per request. The entry keeps the whole token, and
   // a hit must equal it exactly, so a forged token that reuses a real signature is a miss.
-  // No TTL in the LRU itself: the verifier checks `exp` on every hit (and reports a cached token
-  // that has since expired as expired), and an entry past `expiresAtMs` is dropped here.
+  // No TTL here: the verifier checks `exp` on every hit, reports a cached token that has since
+  // expired as expired and deletes it; the LRU bound keeps the rest in check.
   const lru = new LRUCache<string, Entry>({ max: options.max })
 
   function get(token: string): CachedToken | undefined {
     const key = keyOf(token)
     const entry = lru.get(key)
-    if (entry === undefined || entry.token !== token) return undefined
-    if (entry.expiresAtMs <= now()) {
-      lru.delete(key)
-      return undefined
-    }
-    return entry.cached
+    return entry !== undefined && entry.token === token ? entry.cached : undefined
   }
 
   return {
     get,
     set(token, cached, expiresAtMs) {
-      if (expiresAtMs > now()) lru.set(keyOf(token), { token, cached, expiresAtMs })
+      if (expiresAtMs > now()) lru.set(keyOf(token), { token, cached })
     },
     delete(token) {
       const key = keyOf(token)
-      if (lru.get(key)?.token === token) lru.delete(key)
+      if (lru.peek(key)?.token === token) lru.delete(key)
     },
     clear: () => lru.clear(),
     get size() {
@@ -82,7 +71,6 @@ export function createTokenCache(options: TokenCacheOptions): TokenCache {
 interface Entry {
   token: string
   cached: CachedToken
-  expiresAtMs: number
 }
 
 /** The signature segment of a compact JWS (the whole string when it has no dot). */
