@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
+import { startFixture, type Fixture } from './child.js'
 import type { Bench, BenchRow } from './harness.js'
 import { quantile, round } from './harness.js'
 
@@ -19,59 +19,19 @@ type Mode = (typeof MODES)[number]
 
 const CONNECTIONS = 32
 const PATH = '/api/docs/42'
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const FIXTURE = fileURLToPath(new URL('./fixtures/http-server.ts', import.meta.url))
 
 interface Server {
   mode: Mode
   url: string
   token: string
-  child: ChildProcess
-  /** The end of the child's stderr, for the error when it misbehaves. */
-  stderr(): string
+  fixture: Fixture
 }
 
-function startServer(mode: Mode): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, mode], {
-    cwd: ROOT,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  })
-  let err = ''
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    err = (err + chunk).slice(-4000)
-  })
-  return new Promise((resolve, reject) => {
-    let out = ''
-    const timer = setTimeout(() => fail('did not start within 30 s'), 30_000)
-    function fail(why: string): void {
-      clearTimeout(timer)
-      child.kill('SIGKILL')
-      reject(new Error(`http bench: the ${mode} server ${why}\n${err}`))
-    }
-    child.once('exit', (code) => fail(`exited (${String(code)}) before listening`))
-    child.once('error', (e) => fail(`could not be spawned: ${e.message}`))
-    child.stdout!.setEncoding('utf8').on('data', function handshake(chunk: string) {
-      out += chunk
-      const line = out.split('\n').find((l) => l.startsWith('{'))
-      if (line === undefined || !out.includes('\n')) return
-      clearTimeout(timer)
-      child.stdout!.off('data', handshake)
-      child.removeAllListeners('exit')
-      const { url, token } = JSON.parse(line) as { url: string; token: string }
-      resolve({ mode, url, token, child, stderr: () => err })
-    })
-  })
-}
-
-async function stopServer(server: Server): Promise<void> {
-  const { child } = server
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  child.stdin!.end()
-  child.kill('SIGTERM')
-  const forced = setTimeout(() => child.kill('SIGKILL'), 5000)
-  await exited
-  clearTimeout(forced)
+async function startServer(mode: Mode): Promise<Server> {
+  const fixture = startFixture(FIXTURE, { label: `${mode} server`, args: [mode] })
+  const { url, token } = await fixture.line<{ url: string; token: string }>(30_000)
+  return { mode, url, token, fixture }
 }
 
 function authHeaders(server: Server): Record<string, string> {
@@ -104,7 +64,7 @@ async function load(server: Server, seconds: number): Promise<autocannon.Result>
   if (result.non2xx !== 0 || result.errors !== 0 || result['2xx'] === 0) {
     throw new Error(
       `http bench: ${server.mode} had ${result.non2xx} non-2xx responses and ${result.errors} ` +
-        `connection errors in ${result['2xx']} good ones\n${server.stderr()}`,
+        `connection errors in ${result['2xx']} good ones\n${server.fixture.stderr()}`,
     )
   }
   return result
@@ -240,6 +200,6 @@ export const bench: Bench = async ({ quick }) => {
     ]
     return rows
   } finally {
-    await Promise.all(servers.map(stopServer))
+    await Promise.all(servers.map((s) => s.fixture.stop()))
   }
 }
