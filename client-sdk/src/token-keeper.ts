@@ -42,6 +42,8 @@ export interface TokenKeeperDeps {
 }
 
 const MAX_BACKOFF_MS = 30_000
+/** How long a tab that waited for a peer's renewal waits for the peer's tokens to arrive. */
+const PEER_TOKENS_WAIT_MS = 1000
 
 /** Where Web Locks are missing (Node 20): clients of one session in this process take turns. */
 const processLocks = new Map<string, Promise<unknown>>()
@@ -110,13 +112,42 @@ export function createTokenKeeper(deps: TokenKeeperDeps): TokenKeeper {
     return { ...next, sessionId: next.sessionId ?? from.sessionId }
   }
 
+  /** Waiters for tokens a peer tab renewed (see `adopt`). */
+  const peerWaiters = new Set<() => void>()
+  /** Resolves when a peer tab's tokens are adopted, or after `ms` when none come. */
+  function peerTokens(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timeout)
+        peerWaiters.delete(done)
+        resolve()
+      }
+      const timeout = setTimeout(done, ms)
+      peerWaiters.add(done)
+    })
+  }
+
   /** Runs `fn` under this session's lock: a Web Lock across tabs, else one per process. */
   function exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const sid = held?.sessionId
     if (sid === undefined) return fn()
+    const holding = held
     const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks
-    // The signal stops waiting for the lock when the client is torn down meanwhile.
-    if (locks) return locks.request(`vigil:refresh:${sid}`, { signal }, fn) as Promise<T>
+    if (locks) {
+      const name = `vigil:refresh:${sid}`
+      return locks.request(name, { ifAvailable: true }, (free) => {
+        if (free) return fn()
+        // Another tab holds the lock: it is renewing. Its tokens reach this tab (over the tab
+        // channel, and in storage) a moment *after* it lets go — the lock is handed over faster
+        // than localStorage syncs between renderers — so wait for them before deciding, or this
+        // tab would spend the refresh token the other just spent and revoke the whole session.
+        // The signal stops waiting for the lock when the client is torn down meanwhile.
+        return locks.request(name, { signal }, async () => {
+          if (held === holding) await peerTokens(PEER_TOKENS_WAIT_MS)
+          return fn()
+        })
+      }) as Promise<T>
+    }
     const before = processLocks.get(sid) ?? Promise.resolve()
     const run = before.then(fn, fn)
     const tail = run.catch(() => {})
@@ -202,6 +233,7 @@ export function createTokenKeeper(deps: TokenKeeperDeps): TokenKeeper {
       if ((readClaims(tokens.access).exp ?? 0) < mine) return false
       use(tokens)
       deps.onRenewed(tokens, 'peer')
+      for (const wake of [...peerWaiters]) wake()
       return true
     },
     reschedule: schedule,
