@@ -35,12 +35,14 @@ export interface Authorizer {
   /**
    * The same decision, synchronously, when it needs no I/O (cached token or principal in hand,
    * fast consistency); `undefined` otherwise — then call `authorize`. Audited when it answers.
+   * `now` (epoch ms) lets a caller that has already read the clock share its reading.
    */
   authorizeNow(
     who: string | Principal | undefined,
     action: string,
     resource: string,
     opts: AuthorizeOptions,
+    now?: number,
   ): Authorized | undefined
   /** May this token (or already-authenticated principal) do `action` on `resource` now? Audited. */
   authorize(
@@ -88,7 +90,7 @@ export function createAuthorizer(deps: {
    * a token in the verified-token cache, on the fast (local) view. `undefined` means it needs I/O
    * (a full verification, or a strong read of the store's version).
    */
-  function identifyNow(who: string | Principal | undefined, opts: AuthorizeOptions) {
+  function identifyNow(who: string | Principal | undefined, opts: AuthorizeOptions, now: number) {
     if (who === undefined || who === '') {
       const denial: Denial = {
         ok: false,
@@ -98,18 +100,18 @@ export function createAuthorizer(deps: {
       return denial
     }
     if (opts.consistency === 'strong') return undefined
-    if (typeof who !== 'string') return fresh(who, opts)
+    if (typeof who !== 'string') return fresh(who, opts, now)
     const verified = verifier.peek(who)
     if (verified === undefined) return undefined
-    return verified.ok ? fresh(verified.principal, opts) : refused(verified)
+    return verified.ok ? fresh(verified.principal, opts, now) : refused(verified)
   }
 
   async function identify(
     who: string | Principal | undefined,
     opts: AuthorizeOptions,
   ): Promise<Identified> {
-    const now = identifyNow(who, opts)
-    if (now !== undefined) return now
+    const known = identifyNow(who, opts, Date.now())
+    if (known !== undefined) return known
     let principal: Principal
     if (typeof who === 'string') {
       const verified = await verifier.verify(who)
@@ -125,11 +127,11 @@ export function createAuthorizer(deps: {
         return stale(principal)
       }
     }
-    return fresh(principal, opts)
+    return fresh(principal, opts, Date.now())
   }
 
-  function fresh(principal: Principal, opts: AuthorizeOptions): Identified {
-    if (principal.exp !== undefined && principal.exp * 1000 <= Date.now()) {
+  function fresh(principal: Principal, opts: AuthorizeOptions, now: number): Identified {
+    if (principal.exp !== undefined && principal.exp * 1000 <= now) {
       return {
         ok: false,
         code: 'token_expired',
@@ -150,6 +152,7 @@ export function createAuthorizer(deps: {
     resource: string,
     opts: AuthorizeOptions,
     started: number,
+    now: number,
   ): Authorized {
     let result: Authorized
     if (!identified.ok) result = identified
@@ -167,7 +170,7 @@ export function createAuthorizer(deps: {
         result = { ok: false, code: 'forbidden', message, principal, decision }
       }
     }
-    record(result, action, resource, opts.transport, performance.now() - started)
+    record(result, action, resource, opts.transport, performance.now() - started, now)
     return result
   }
 
@@ -188,16 +191,16 @@ export function createAuthorizer(deps: {
       return { ok: true, principal: who.principal, version: policy.version }
     },
 
-    authorizeNow(who, action, resource, opts) {
+    authorizeNow(who, action, resource, opts, now = Date.now()) {
       const started = performance.now()
-      const identified = identifyNow(who, opts)
-      return identified && decideFor(identified, action, resource, opts, started)
+      const identified = identifyNow(who, opts, now)
+      return identified && decideFor(identified, action, resource, opts, started, now)
     },
 
     async authorize(who, action, resource, opts) {
       const started = performance.now()
-      const identified = identifyNow(who, opts) ?? (await identify(who, opts))
-      return decideFor(identified, action, resource, opts, started)
+      const identified = identifyNow(who, opts, Date.now()) ?? (await identify(who, opts))
+      return decideFor(identified, action, resource, opts, started, Date.now())
     },
   }
 
@@ -207,6 +210,7 @@ export function createAuthorizer(deps: {
     resource: string,
     transport: DecisionRecord['transport'],
     durationMs: number,
+    time: number,
   ): void {
     const principal = result.principal
     const decision = result.ok ? result.decision : result.decision
@@ -222,6 +226,7 @@ export function createAuthorizer(deps: {
       rule: decision?.rule,
       version: decision?.version ?? live.current().version,
       durationUs: Math.round(durationMs * 10_000) / 10,
+      time,
     })
     metrics.decision(transport, result.ok ? 'allow' : result.code, durationMs * 1000)
   }

@@ -1,5 +1,5 @@
 import { pino, type DestinationStream, type Logger } from 'pino'
-import { createDecisionLines } from './decision-line.js'
+import { DecisionLines } from './decision-line.js'
 
 /** One decision, as the audit log records it. Never carries a token. */
 export interface DecisionRecord {
@@ -15,6 +15,8 @@ export interface DecisionRecord {
   rule?: string | undefined
   version: number
   durationUs: number
+  /** When it was decided, epoch ms; absent → when it is logged. */
+  time?: number | undefined
 }
 
 /** One change to the central state, as the audit log records it. */
@@ -55,8 +57,8 @@ export type AuditEvent =
 /**
  * The decision log: one JSON line per decision and per admin change, written through pino's
  * asynchronous destination so the hot path only formats a line and never waits on the disk.
- * Decision lines, one per socket message, are formatted by `decision-line.ts` into the JSON pino
- * would write (pure ASCII) and handed to the destination in batches.
+ * Decision lines, one per socket message, are encoded by `decision-line.ts` into the JSON pino
+ * would write (pure ASCII), as bytes, and handed to the destination a buffer at a time.
  *
  * @example
  * ```ts
@@ -67,9 +69,10 @@ export type AuditEvent =
 export function createAuditLog(options: AuditLogOptions): AuditLog {
   const file = options.stream ? undefined : fileDestination(options.file)
   const destination: DestinationStream = options.stream ?? file!
-  // Decision lines are pure ASCII (see `quote`): a file gets them as latin1 bytes, a copy with no
-  // UTF-8 scan; a test stream gets the string.
-  const writeLines = file ? file.writeAscii : (chunk: string) => void destination.write(chunk)
+  // A file gets the encoded bytes as they are; a test stream gets them as a string.
+  const writeLines = file
+    ? file.writeBytes
+    : (chunk: Buffer) => void destination.write(chunk.toString('latin1'))
   const logger: Logger = pino(
     {
       base: { node: options.nodeId, log: 'audit' },
@@ -79,32 +82,29 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     },
     destination,
   )
-  const decisionLine = createDecisionLines(logger.levels.values['info']!, options.nodeId)
+  const lines = new DecisionLines(logger.levels.values['info']!, options.nodeId, writeLines)
   const listeners = new Set<(record: AuditEvent) => void>()
   const emit = (record: AuditEvent): void => {
     for (const listener of listeners) listener(record)
   }
-  // Decision lines are joined here and handed over ~16 KB at a time: one Buffer and one write
-  // per batch, not per decision. A quiet node's lines are handed over within BATCH_MS and reach
-  // the file with pino's periodic flush (a second). The timer is not unref'd, so a process that
-  // ends by itself still writes its last lines.
-  let pending = ''
+  // Decision lines are encoded into a 64 KB buffer, handed over whole when full: one write per
+  // buffer, not per decision. A quiet node's lines are handed over within BATCH_MS and reach the
+  // file with pino's periodic flush (a second). The timer is not unref'd, so a process that ends
+  // by itself still writes its last lines.
   let timer: NodeJS.Timeout | undefined
   const release = (): void => {
     if (timer !== undefined) clearTimeout(timer)
     timer = undefined
-    if (pending === '') return
-    const chunk = pending
-    pending = ''
-    writeLines(chunk)
+    const chunk = lines.take()
+    if (chunk) writeLines(chunk)
   }
   return {
     decision(record) {
-      pending += decisionLine(record)
-      if (pending.length >= BATCH_CHARS) release()
-      else if (timer === undefined) timer = setTimeout(release, BATCH_MS)
+      lines.append(record)
+      if (timer === undefined) timer = setTimeout(release, BATCH_MS)
       if (listeners.size > 0) {
-        emit({ event: 'decision', time: Date.now(), node: options.nodeId, ...record })
+        const time = record.time ?? Date.now()
+        emit({ event: 'decision', node: options.nodeId, ...record, time })
       }
     },
     adminChange(record) {
@@ -130,7 +130,6 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
   }
 }
 
-const BATCH_CHARS = 16 * 1024
 const BATCH_MS = 50
 
 /**
@@ -153,9 +152,7 @@ function fileDestination(file: string | undefined) {
   return {
     // Typed for strings only; in buffer mode it takes (and must be given) Buffers.
     write: (line: string): boolean => boom.write(Buffer.from(line) as unknown as string),
-    /** For text known to be ASCII, where latin1 and UTF-8 are the same bytes. */
-    writeAscii: (text: string): void =>
-      void boom.write(Buffer.from(text, 'latin1') as unknown as string),
+    writeBytes: (chunk: Buffer): void => void boom.write(chunk as unknown as string),
     flush: (cb: () => void): void => boom.flush(cb),
   }
 }

@@ -1,116 +1,189 @@
 import type { DecisionRecord } from './audit-log.js'
+import { asciiJson, latin1, putBytes, putJsonString, putMicros } from './json-bytes.js'
 
-/** Distinct principals and actions whose JSON fragments are kept before starting over. */
+/** Distinct principals, actions and outcomes whose encoded fragments are kept before starting over. */
 const MAX_FRAGMENTS = 10_000
+
+/** Bytes of lines encoded before they are handed over: one write to the file each. */
+export const CHUNK_BYTES = 64 * 1024
+
+/** More than a line's fixed parts and numbers can take (each number fits in 24 characters). */
+const FIXED_MAX = 256
+
+const END = latin1(',"event":"decision"}\n')
 
 interface PrincipalFragment {
   transport: string
   sub: string | undefined
   sid: string | undefined
-  text: string
+  bytes: Uint8Array
 }
 
 /**
- * Formats decision lines: exactly the line `logger.info(record, 'decision')` writes — the same
- * keys in the same order, undefined fields left out — without pino's generic serializer, which
- * cost several times the line itself on the per-message path. Two differences, both still the
- * same JSON: every non-ASCII character is escaped (so a batch of lines can be written as latin1
- * bytes, with no UTF-8 pass), and so is a lone surrogate.
+ * Encodes decision lines — exactly the line `logger.info(record, 'decision')` writes: the same
+ * keys in the same order, undefined fields left out — as bytes, straight into the buffer that is
+ * then written to the audit file. The per-message path builds no string: pino's generic
+ * serializer cost several times the line itself, and even a hand-built line string cost more to
+ * concatenate and then flatten into bytes than the rest of the decision.
  *
- * One principal sends many messages: its `transport`/`sub`/`sid`/`jti` fragment is escaped once
- * and kept, keyed by its token id (the same string object on every decision, so hashing it is
- * free after the first); so is each action's. Fewer, longer pieces also make the batch cheaper
- * to flatten into bytes.
+ * Two differences from pino's bytes, both still the same JSON: every non-ASCII character is
+ * escaped (a line is pure ASCII), and so is a lone surrogate.
+ *
+ * What repeats is encoded once and kept: a principal's `node`…`jti` fragment (keyed by its token
+ * id, the same string object on every decision), each action's, each outcome's
+ * (`allow`/`reason`/`rule`), the current millisecond's timestamp and the policy version. A
+ * message then costs a few small copies, its resource, and its duration's digits.
  *
  * @example
  * ```ts
- * const line = createDecisionLines(30, 'node-a')
- * line({ transport: 'http', sub: 'alice', action: 'doc:read', resource: 'doc/1', ... })
- * // '{"level":30,"time":…,"node":"node-a","log":"audit","transport":"http","sub":"alice",…}\n'
+ * const lines = new DecisionLines(30, 'node-a', (chunk) => file.write(chunk))
+ * lines.append({ transport: 'http', sub: 'alice', action: 'doc:read', resource: 'doc/1', ... })
+ * lines.take() // <Buffer '{"level":30,"time":…,"node":"node-a","log":"audit","transport":"http",…}\n'>
  * ```
  */
-export function createDecisionLines(level: number, nodeId: string): (r: DecisionRecord) => string {
-  const head = `{"level":${level},"time":`
-  const base = `,"node":${asciiJson(nodeId)},"log":"audit"`
-  const principals = new Map<string, PrincipalFragment>()
-  const actions = new Map<string, string>()
+export class DecisionLines {
+  /**
+   * Reused for the life of the log: what is handed over is a copy. A buffer handed to the file
+   * itself would live on until written, often long enough to reach the old generation, and
+   * megabytes a second of such buffers then cost major collections.
+   */
+  private buf: Buffer = Buffer.allocUnsafeSlow(CHUNK_BYTES)
+  private pos = 0
+  private readonly head: string
+  private readonly base: string
+  private readonly principals = new Map<string, PrincipalFragment>()
+  private readonly actions = new Map<string, Uint8Array>()
+  /** allow → reason → rule → fragment. */
+  private readonly outcomes = [
+    new Map<string, Map<string | undefined, Uint8Array>>(),
+    new Map<string, Map<string | undefined, Uint8Array>>(),
+  ] as const
+  /** `{"level":30,"time":<ms>` for the current millisecond. */
+  private time = Number.NaN
+  private timeBytes: Uint8Array = latin1('0')
+  /** `<version>,"durationUs":` for the last policy version seen. */
+  private version = Number.NaN
+  private versionBytes: Uint8Array = latin1('0')
 
-  function principalPart(r: DecisionRecord): string {
+  /** `onFull` receives the lines of a buffer that has no room for the next one. */
+  constructor(
+    level: number,
+    nodeId: string,
+    private readonly onFull: (chunk: Buffer) => void,
+  ) {
+    this.head = `{"level":${level},"time":`
+    this.base = `,"node":${asciiJson(nodeId)},"log":"audit"`
+  }
+
+  /** Bytes appended and not yet handed over. */
+  get pending(): number {
+    return this.pos
+  }
+
+  append(r: DecisionRecord): void {
+    const principal = this.principalBytes(r)
+    const action = this.actionBytes(r.action)
+    const outcome = this.outcomeBytes(r.allow, r.reason, r.rule)
+    const { resource } = r
+    // Worst case: every UTF-16 unit of the resource escaped as `\uXXXX`.
+    const most = FIXED_MAX + principal.length + action.length + outcome.length + resource.length * 6
+    if (this.buf.length - this.pos < most) this.renew(most)
+    const buf = this.buf
+    let pos = putBytes(buf, this.pos, this.timeOf(r.time ?? Date.now()))
+    pos = putBytes(buf, pos, principal)
+    pos = putBytes(buf, pos, action)
+    pos = putJsonString(buf, pos, resource)
+    pos = putBytes(buf, pos, outcome)
+    pos = putBytes(buf, pos, this.versionOf(r.version))
+    pos = putMicros(buf, pos, r.durationUs)
+    this.pos = putBytes(buf, pos, END)
+  }
+
+  /** The lines appended since the last hand-over, copied out; none → undefined. */
+  take(): Buffer | undefined {
+    if (this.pos === 0) return undefined
+    const chunk = Buffer.from(this.buf.subarray(0, this.pos))
+    this.pos = 0
+    return chunk
+  }
+
+  /** Hands over what is pending, and grows the buffer if one line needs more than it holds. */
+  private renew(most: number): void {
+    const chunk = this.take()
+    if (chunk) this.onFull(chunk)
+    if (this.buf.length < most) this.buf = Buffer.allocUnsafeSlow(most)
+  }
+
+  private timeOf(time: number): Uint8Array {
+    if (time !== this.time) {
+      this.time = time
+      this.timeBytes = latin1(`${this.head}${num(time)}`)
+    }
+    return this.timeBytes
+  }
+
+  private versionOf(version: number): Uint8Array {
+    if (version !== this.version) {
+      this.version = version
+      this.versionBytes = latin1(`${num(version)},"durationUs":`)
+    }
+    return this.versionBytes
+  }
+
+  private principalBytes(r: DecisionRecord): Uint8Array {
     const { jti } = r
-    if (jti === undefined) return principalText(r)
-    let known = principals.get(jti)
+    if (jti === undefined) return latin1(this.principalText(r))
+    let known = this.principals.get(jti)
     if (
       known === undefined ||
       known.transport !== r.transport ||
       known.sub !== r.sub ||
       known.sid !== r.sid
     ) {
-      if (principals.size >= MAX_FRAGMENTS) principals.clear()
-      known = { transport: r.transport, sub: r.sub, sid: r.sid, text: principalText(r) }
-      principals.set(jti, known)
+      if (this.principals.size >= MAX_FRAGMENTS) this.principals.clear()
+      const bytes = latin1(this.principalText(r))
+      known = { transport: r.transport, sub: r.sub, sid: r.sid, bytes }
+      this.principals.set(jti, known)
     }
-    return known.text
+    return known.bytes
   }
 
-  function actionPart(action: string): string {
-    let text = actions.get(action)
-    if (text === undefined) {
-      if (actions.size >= MAX_FRAGMENTS) actions.clear()
-      text = `,"action":${quote(action)},"resource":`
-      actions.set(action, text)
-    }
+  private principalText(r: DecisionRecord): string {
+    let text = `${this.base},"transport":${asciiJson(r.transport)}`
+    if (r.sub !== undefined) text += `,"sub":${asciiJson(r.sub)}`
+    if (r.sid !== undefined) text += `,"sid":${asciiJson(r.sid)}`
+    if (r.jti !== undefined) text += `,"jti":${asciiJson(r.jti)}`
     return text
   }
 
-  return function decisionLine(r) {
-    let line = `${head}${Date.now()}${base}${principalPart(r)}${actionPart(r.action)}`
-    line += `${quote(r.resource)},"allow":${r.allow},"reason":${quote(r.reason)}`
-    if (r.rule !== undefined) line += `,"rule":${quote(r.rule)}`
-    return `${line},"version":${num(r.version)},"durationUs":${micros(r.durationUs)},"event":"decision"}\n`
+  private actionBytes(action: string): Uint8Array {
+    let bytes = this.actions.get(action)
+    if (bytes === undefined) {
+      if (this.actions.size >= MAX_FRAGMENTS) this.actions.clear()
+      bytes = latin1(`,"action":${asciiJson(action)},"resource":`)
+      this.actions.set(action, bytes)
+    }
+    return bytes
   }
-}
 
-function principalText(r: DecisionRecord): string {
-  let text = `,"transport":${quote(r.transport)}`
-  if (r.sub !== undefined) text += `,"sub":${quote(r.sub)}`
-  if (r.sid !== undefined) text += `,"sid":${quote(r.sid)}`
-  if (r.jti !== undefined) text += `,"jti":${quote(r.jti)}`
-  return text
-}
-
-/**
- * Anything but printable ASCII other than `"` and `\`: what JSON must escape (quotes,
- * backslashes, control characters, lone surrogates) and, so that every decision line is pure
- * ASCII, any other non-ASCII character too.
- */
-const NEEDS_ESCAPE = /[^\x20\x21\x23-\x5b\x5d-\x7e]/
-const NON_ASCII = /[\u0080-\uffff]/g
-
-/** A JSON string: most values need no escaping, and testing for that is cheaper than escaping. */
-function quote(value: string): string {
-  return NEEDS_ESCAPE.test(value) ? asciiJson(value) : `"${value}"`
-}
-
-/** `JSON.stringify`, with every non-ASCII UTF-16 unit written as `\uXXXX` (still the same JSON). */
-export function asciiJson(value: string): string {
-  return JSON.stringify(value).replace(
-    NON_ASCII,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  )
-}
-
-/**
- * A duration in µs with one decimal, as JSON: `12.3`, `4`. Formatted from integer tenths — a
- * float's shortest decimal form is a visible share of a line's cost.
- */
-function micros(value: number): string {
-  const tenths = Math.round(value * 10)
-  if (!Number.isSafeInteger(tenths)) return num(value)
-  const sign = tenths < 0 ? '-' : ''
-  const abs = Math.abs(tenths)
-  const whole = Math.floor(abs / 10)
-  const digit = abs % 10
-  return digit === 0 ? `${sign}${whole}` : `${sign}${whole}.${digit}`
+  /** `,"allow":…,"reason":…[,"rule":…],"version":` */
+  private outcomeBytes(allow: boolean, reason: string, rule: string | undefined): Uint8Array {
+    const byReason = this.outcomes[allow ? 1 : 0]
+    let byRule = byReason.get(reason)
+    if (byRule === undefined) {
+      if (byReason.size >= MAX_FRAGMENTS) byReason.clear()
+      byReason.set(reason, (byRule = new Map()))
+    }
+    let bytes = byRule.get(rule)
+    if (bytes === undefined) {
+      if (byRule.size >= MAX_FRAGMENTS) byRule.clear()
+      let text = `,"allow":${allow},"reason":${asciiJson(reason)}`
+      if (rule !== undefined) text += `,"rule":${asciiJson(rule)}`
+      bytes = latin1(`${text},"version":`)
+      byRule.set(rule, bytes)
+    }
+    return bytes
+  }
 }
 
 /** A JSON number; like pino, `null` for NaN and infinities. */

@@ -5,7 +5,7 @@ import type { AuthorizeOptions, Authorized, Authorizer } from '../authorize.js'
 import { formatIssues } from '../policy/schema.js'
 import type { LiveEntry } from '../sessions/registry.js'
 import { ackError } from './coded-error.js'
-import type { EventRules } from './options.js'
+import type { EventRule, EventRules } from './options.js'
 import type { RateLimiter } from './rate-limit.js'
 
 export interface GuardDeps {
@@ -45,11 +45,15 @@ function refuse(ack: Ack | undefined, code: ErrorCode, message: string): void {
  * ```
  */
 export function createMessageGuard(deps: GuardDeps) {
+  // A Map: one lookup per message, and no prototype to guard against (`__proto__`, `toString`).
+  const rules: RuleMap = new Map(Object.entries(deps.rules))
   return function guard(socket: Socket, entry: LiveEntry, limiter: RateLimiter) {
-    const state = new SocketGuard(deps, socket, entry, limiter)
+    const state = new SocketGuard(deps, rules, socket, entry, limiter)
     return state.vigilGuard.bind(state)
   }
 }
+
+type RuleMap = ReadonlyMap<string, EventRule>
 
 /**
  * One socket's guard. A class, so that the per-message body is one shared method and a socket
@@ -64,6 +68,7 @@ class SocketGuard {
 
   constructor(
     readonly deps: GuardDeps,
+    readonly rules: RuleMap,
     readonly socket: Socket,
     readonly entry: LiveEntry,
     readonly limiter: RateLimiter,
@@ -74,8 +79,10 @@ class SocketGuard {
     const event = packet[0]
     const last = packet.length > 1 ? packet[packet.length - 1] : undefined
     const ack = typeof last === 'function' ? (last as Ack) : undefined
+    // One clock reading serves the rate limit, the token's expiry and the audit line.
+    const now = Date.now()
 
-    if (!limiter.take()) {
+    if (!limiter.take(now)) {
       refuse(ack, 'rate_limited', 'too many messages; slow down')
       if (limiter.flooding) deps.onFlood(this.socket, entry)
       return
@@ -83,7 +90,7 @@ class SocketGuard {
     // The refresh event carries its own proof (a new token) and is verified by its handler.
     if (event === EVENTS.refresh) return next()
 
-    const rule = Object.hasOwn(deps.rules, event) ? deps.rules[event] : undefined
+    const rule = this.rules.get(event)
     if (!rule) {
       this.audit(event, 'unmapped_event')
       return refuse(ack, 'forbidden', `the event "${String(event).slice(0, 100)}" is not allowed`)
@@ -111,17 +118,14 @@ class SocketGuard {
     // With nothing queued, a fast decision runs synchronously; otherwise it waits its turn so a
     // slow (strong) decision cannot let a later message overtake an earlier one.
     if (this.pending === 0) {
-      const now = deps.authorizer.authorizeNow(entry.principal, action, resource, opts)
-      if (now) return this.settle(ack, next, now)
+      const result = deps.authorizer.authorizeNow(entry.principal, action, resource, opts, now)
+      if (result) return this.settle(ack, next, result, now)
     }
     this.pending += 1
     const decide = async (): Promise<void> => {
       try {
-        this.settle(
-          ack,
-          next,
-          await deps.authorizer.authorize(entry.principal, action, resource, opts),
-        )
+        const result = await deps.authorizer.authorize(entry.principal, action, resource, opts)
+        this.settle(ack, next, result, Date.now())
       } finally {
         this.pending -= 1
       }
@@ -129,8 +133,8 @@ class SocketGuard {
     this.queue = this.queue.then(decide, decide)
   }
 
-  settle(ack: Ack | undefined, next: Next, result: Authorized): void {
-    this.entry.lastDecisionAt = Date.now()
+  settle(ack: Ack | undefined, next: Next, result: Authorized, now: number): void {
+    this.entry.lastDecisionAt = now
     if (result.ok) return next()
     refuse(ack, result.code, result.message)
     if (result.code === 'revoked' || result.code === 'token_expired') {

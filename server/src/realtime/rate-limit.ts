@@ -25,9 +25,9 @@ export class RateLimiter {
     this.#windowStart = this.#last
   }
 
-  take(): boolean {
+  /** `t`: the caller's clock reading, if it has one (same clock as `now`). */
+  take(t: number = this.#now()): boolean {
     const limit = this.#limit
-    const t = this.#now()
     this.#tokens = Math.min(limit.burst, this.#tokens + ((t - this.#last) / 1000) * limit.perSecond)
     this.#last = t
     if (this.#tokens >= 1) {
