@@ -35,15 +35,8 @@ export function createMetrics(sources: MetricsSources, nodeId: string): Metrics 
   // Decisions are counted in plain numbers and handed to prom-client when it is scraped: its
   // `inc()` (label validation and hashing) costs more than the count itself, once per message.
   type Count = { labels: { transport: string; result: string }; n: number }
-  // transport → result → count: two lookups of short strings, no key built per decision.
+  // transport → result → count: no key built per decision.
   const counts = new Map<string, Map<string, Count>>()
-  const countOf = (transport: string, result: string): Count => {
-    let byResult = counts.get(transport)
-    if (!byResult) counts.set(transport, (byResult = new Map()))
-    const count = { labels: { transport, result }, n: 0 }
-    byResult.set(result, count)
-    return count
-  }
   new Counter({
     name: 'vigil_decisions_total',
     help: 'Decisions by transport and result (allow, or the denial code).',
@@ -110,16 +103,23 @@ export function createMetrics(sources: MetricsSources, nodeId: string): Metrics 
       this.set(sources.liveSessions())
     },
   })
-  const timers = new Map<string, { observe(seconds: number): void }>()
+  // One lookup per decision: a transport's counts and latency series together.
+  type PerTransport = { counts: Map<string, Count>; latency: { observe(seconds: number): void } }
+  const perTransport = new Map<string, PerTransport>()
   return {
     registry,
     decision(transport, result, durationUs) {
-      let count = counts.get(transport)?.get(result)
-      if (!count) count = countOf(transport, result)
+      let mine = perTransport.get(transport)
+      if (!mine) {
+        const byResult = new Map<string, Count>()
+        counts.set(transport, byResult)
+        mine = { counts: byResult, latency: latency.series(transport) }
+        perTransport.set(transport, mine)
+      }
+      let count = mine.counts.get(result)
+      if (!count) mine.counts.set(result, (count = { labels: { transport, result }, n: 0 }))
       count.n += 1
-      let timer = timers.get(transport)
-      if (!timer) timers.set(transport, (timer = latency.series(transport)))
-      timer.observe(durationUs / 1e6)
+      mine.latency.observe(durationUs / 1e6)
     },
     applyLag: (ms) => lag.observe(ms / 1000),
     staleDenial: (transport) => stale.inc({ transport }),

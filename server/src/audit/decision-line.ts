@@ -11,6 +11,7 @@ export const CHUNK_BYTES = 64 * 1024
 const FIXED_MAX = 256
 
 const END = latin1(',"event":"decision"}\n')
+const EMPTY: Uint8Array = Buffer.alloc(0)
 
 interface PrincipalFragment {
   transport: string
@@ -58,6 +59,15 @@ export class DecisionLines {
     new Map<string, Map<string | undefined, Uint8Array>>(),
     new Map<string, Map<string | undefined, Uint8Array>>(),
   ] as const
+  private readonly last = {
+    // `undefined` equals no action or reason, so the first line always looks its fragments up.
+    action: undefined as string | undefined,
+    actionBytes: EMPTY,
+    reason: undefined as string | undefined,
+    rule: undefined as string | undefined,
+    allow: false,
+    outcomeBytes: EMPTY,
+  }
   /** `{"level":30,"time":<ms>` for the current millisecond. */
   private time = Number.NaN
   private timeBytes: Uint8Array = latin1('0')
@@ -157,17 +167,25 @@ export class DecisionLines {
   }
 
   private actionBytes(action: string): Uint8Array {
+    // Most lines repeat the last line's action and outcome: a compare, not a hash lookup.
+    if (action === this.last.action) return this.last.actionBytes
     let bytes = this.actions.get(action)
     if (bytes === undefined) {
       if (this.actions.size >= MAX_FRAGMENTS) this.actions.clear()
       bytes = latin1(`,"action":${asciiJson(action)},"resource":`)
       this.actions.set(action, bytes)
     }
+    this.last.action = action
+    this.last.actionBytes = bytes
     return bytes
   }
 
   /** `,"allow":…,"reason":…[,"rule":…],"version":` */
   private outcomeBytes(allow: boolean, reason: string, rule: string | undefined): Uint8Array {
+    const last = this.last
+    if (reason === last.reason && rule === last.rule && allow === last.allow) {
+      return last.outcomeBytes
+    }
     const byReason = this.outcomes[allow ? 1 : 0]
     let byRule = byReason.get(reason)
     if (byRule === undefined) {
@@ -182,6 +200,10 @@ export class DecisionLines {
       bytes = latin1(`${text},"version":`)
       byRule.set(rule, bytes)
     }
+    last.reason = reason
+    last.rule = rule
+    last.allow = allow
+    last.outcomeBytes = bytes
     return bytes
   }
 }

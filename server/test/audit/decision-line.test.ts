@@ -141,3 +141,24 @@ test('a new policy version and a new outcome change only their own lines', () =>
     ],
   )
 })
+
+test('an empty action or reason, first or after others, is still written', () => {
+  const lines = new DecisionLines(30, 'node-a', () => {})
+  lines.append({ ...RECORD, action: '', reason: '', allow: false })
+  lines.append(RECORD)
+  lines.append({ ...RECORD, action: '', reason: '', allow: false })
+  const parsed = lines
+    .take()!
+    .toString('latin1')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+  assert.deepEqual(
+    parsed.map((p) => [p['action'], p['reason'], p['allow'], p['resource']]),
+    [
+      ['', '', false, 'doc/42'],
+      ['doc:write', 'allowed_by_role', true, 'doc/42'],
+      ['', '', false, 'doc/42'],
+    ],
+  )
+})
