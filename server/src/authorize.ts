@@ -1,3 +1,5 @@
+// Imported: the global `performance` is a lazy getter, paid on each of two reads per decision.
+import { performance } from 'node:perf_hooks'
 import type { ErrorCode } from '@vigil/client/protocol'
 import type { AuditLog, DecisionRecord } from './audit/audit-log.js'
 import type { LivePolicy } from './live-policy.js'
