@@ -1,5 +1,5 @@
 import type { DecisionRecord } from './audit-log.js'
-import { asciiJson, latin1, putBytes, putJsonString, putMicros } from './json-bytes.js'
+import { asciiJson, latin1, putAscii, putBytes, putJsonString, putMicros } from './json-bytes.js'
 
 /** Distinct principals, actions and outcomes whose encoded fragments are kept before starting over. */
 const MAX_FRAGMENTS = 10_000
@@ -7,7 +7,10 @@ const MAX_FRAGMENTS = 10_000
 /** Bytes of lines encoded before they are handed over: one write to the file each. */
 export const CHUNK_BYTES = 64 * 1024
 
-/** More than a line's fixed parts and numbers can take (each number fits in 24 characters). */
+/** The longest number a line holds: `String()` of any double fits in 24 characters. */
+const NUMBER_MAX = 24
+
+/** More than a line's fixed parts and numbers can take (each number fits in NUMBER_MAX). */
 const FIXED_MAX = 256
 
 const END = latin1(',"event":"decision"}\n')
@@ -50,7 +53,13 @@ export class DecisionLines {
    */
   private buf: Buffer = Buffer.allocUnsafeSlow(CHUNK_BYTES)
   private pos = 0
-  private readonly head: string
+  /**
+   * `{"level":30,"time":<ms>` for the current millisecond, rewritten in place when the
+   * millisecond changes: no allocation per line, nor per millisecond.
+   */
+  private readonly headTime: Buffer
+  private readonly headLength: number
+  private headTimeLength = 0
   private readonly base: string
   private readonly principals = new Map<string, PrincipalFragment>()
   private readonly actions = new Map<string, Uint8Array>()
@@ -68,9 +77,7 @@ export class DecisionLines {
     allow: false,
     outcomeBytes: EMPTY,
   }
-  /** `{"level":30,"time":<ms>` for the current millisecond. */
   private time = Number.NaN
-  private timeBytes: Uint8Array = latin1('0')
   /** `<version>,"durationUs":` for the last policy version seen. */
   private version = Number.NaN
   private versionBytes: Uint8Array = latin1('0')
@@ -81,7 +88,10 @@ export class DecisionLines {
     nodeId: string,
     private readonly onFull: (chunk: Buffer) => void,
   ) {
-    this.head = `{"level":${level},"time":`
+    const head = latin1(`{"level":${level},"time":`)
+    this.headLength = head.length
+    this.headTime = Buffer.alloc(head.length + NUMBER_MAX)
+    this.headTime.set(head)
     this.base = `,"node":${asciiJson(nodeId)},"log":"audit"`
   }
 
@@ -99,7 +109,7 @@ export class DecisionLines {
     const most = FIXED_MAX + principal.length + action.length + outcome.length + resource.length * 6
     if (this.buf.length - this.pos < most) this.renew(most)
     const buf = this.buf
-    let pos = putBytes(buf, this.pos, this.timeOf(r.time ?? Date.now()))
+    let pos = this.putHeadTime(buf, this.pos, r.time ?? Date.now())
     pos = putBytes(buf, pos, principal)
     pos = putBytes(buf, pos, action)
     pos = putJsonString(buf, pos, resource)
@@ -124,12 +134,17 @@ export class DecisionLines {
     if (this.buf.length < most) this.buf = Buffer.allocUnsafeSlow(most)
   }
 
-  private timeOf(time: number): Uint8Array {
+  /**
+   * Copies the whole of `headTime`, then moves on by its used length: the bytes past it are
+   * overwritten by the rest of the line (FIXED_MAX leaves room for them).
+   */
+  private putHeadTime(buf: Uint8Array, pos: number, time: number): number {
     if (time !== this.time) {
       this.time = time
-      this.timeBytes = latin1(`${this.head}${num(time)}`)
+      this.headTimeLength = putAscii(this.headTime, this.headLength, num(time))
     }
-    return this.timeBytes
+    buf.set(this.headTime, pos)
+    return pos + this.headTimeLength
   }
 
   private versionOf(version: number): Uint8Array {

@@ -66,13 +66,15 @@ test('a record that carries its decision time is logged at that time', () => {
   const lines = new DecisionLines(30, 'node-a', (c) => chunks.push(c))
   lines.append({ ...RECORD, time: 1_700_000_000_123 })
   lines.append({ ...RECORD, time: 1_700_000_000_124 })
+  lines.append({ ...RECORD, time: 5 })
+  lines.append({ ...RECORD, time: 1_700_000_000_124 })
   const times = lines
     .take()!
     .toString('latin1')
     .trim()
     .split('\n')
     .map((l) => (JSON.parse(l) as { time: number }).time)
-  assert.deepEqual(times, [1_700_000_000_123, 1_700_000_000_124])
+  assert.deepEqual(times, [1_700_000_000_123, 1_700_000_000_124, 5, 1_700_000_000_124])
   assert.equal(chunks.length, 0, 'nothing handed over before the buffer fills')
 })
 
