@@ -30,8 +30,9 @@ interface PrincipalFragment {
  * serializer cost several times the line itself, and even a hand-built line string cost more to
  * concatenate and then flatten into bytes than the rest of the decision.
  *
- * Two differences from pino's bytes, both still the same JSON: every non-ASCII character is
- * escaped (a line is pure ASCII), and so is a lone surrogate.
+ * Where pino's bytes differ, it is still the same JSON: every character outside printable ASCII
+ * that JSON may leave raw (DEL, any non-ASCII character, a lone surrogate) is `\u`-escaped, so a
+ * line is pure ASCII.
  *
  * What repeats is encoded once and kept: a principal's `node`…`jti` fragment (keyed by its token
  * id, the same string object on every decision), each action's, each outcome's
