@@ -96,11 +96,6 @@ export class DecisionLines {
     this.base = `,"node":${asciiJson(nodeId)},"log":"audit"`
   }
 
-  /** Bytes appended and not yet handed over. */
-  get pending(): number {
-    return this.pos
-  }
-
   append(r: DecisionRecord): void {
     const principal = this.principalBytes(r)
     const action = this.actionBytes(r.action)
