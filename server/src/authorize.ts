@@ -215,7 +215,7 @@ export function createAuthorizer(deps: {
     time: number,
   ): void {
     const principal = result.principal
-    const decision = result.ok ? result.decision : result.decision
+    const { decision } = result
     audit.decision({
       transport,
       sub: principal?.sub,

@@ -35,16 +35,18 @@ export function createMetrics(sources: MetricsSources, nodeId: string): Metrics 
   // Decisions are counted in plain numbers and handed to prom-client when it is scraped: its
   // `inc()` (label validation and hashing) costs more than the count itself, once per message.
   type Count = { labels: { transport: string; result: string }; n: number }
-  // transport → result → count: no key built per decision.
-  const counts = new Map<string, Map<string, Count>>()
+  // transport → its counts by result and its latency series: one lookup per decision, no key
+  // built per decision.
+  type PerTransport = { counts: Map<string, Count>; latency: { observe(seconds: number): void } }
+  const perTransport = new Map<string, PerTransport>()
   new Counter({
     name: 'vigil_decisions_total',
     help: 'Decisions by transport and result (allow, or the denial code).',
     labelNames: ['transport', 'result'],
     registers: [registry],
     collect() {
-      for (const byResult of counts.values()) {
-        for (const count of byResult.values()) {
+      for (const mine of perTransport.values()) {
+        for (const count of mine.counts.values()) {
           if (count.n === 0) continue
           this.inc(count.labels, count.n)
           count.n = 0
@@ -103,17 +105,12 @@ export function createMetrics(sources: MetricsSources, nodeId: string): Metrics 
       this.set(sources.liveSessions())
     },
   })
-  // One lookup per decision: a transport's counts and latency series together.
-  type PerTransport = { counts: Map<string, Count>; latency: { observe(seconds: number): void } }
-  const perTransport = new Map<string, PerTransport>()
   return {
     registry,
     decision(transport, result, durationUs) {
       let mine = perTransport.get(transport)
       if (!mine) {
-        const byResult = new Map<string, Count>()
-        counts.set(transport, byResult)
-        mine = { counts: byResult, latency: latency.series(transport) }
+        mine = { counts: new Map(), latency: latency.series(transport) }
         perTransport.set(transport, mine)
       }
       let count = mine.counts.get(result)
