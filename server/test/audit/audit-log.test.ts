@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { pino } from 'pino'
-import { createAuditLog, type DecisionRecord } from '../../src/audit/audit-log.js'
+import { createAuditLog } from '../../src/audit/audit-log.js'
+import { RECORDS } from './records.js'
 
 /** Collects the lines written to it; the audit log writes decision lines in batches. */
 function sink() {
@@ -19,44 +20,6 @@ function sink() {
     },
   }
 }
-
-const RECORDS: DecisionRecord[] = [
-  {
-    transport: 'socket',
-    sub: 'alice',
-    sid: 'sid-1',
-    jti: 'jti-1',
-    action: 'doc:write',
-    resource: 'doc/42',
-    allow: true,
-    reason: 'allowed_by_role',
-    rule: undefined,
-    version: 7,
-    durationUs: 3.4,
-  },
-  {
-    transport: 'http',
-    action: 'doc:read',
-    resource: '',
-    allow: false,
-    reason: 'token_missing',
-    rule: 'deny-contractors',
-    version: 12,
-    durationUs: Number.NaN,
-  },
-  {
-    transport: 'api',
-    sub: 'mal"lory\\',
-    sid: 'tab\tnew\nline\u0001',
-    jti: 'lone \ud800 surrogate, pair \ud83d\ude00, separator \u2028',
-    action: 'doc:write',
-    resource: 'doc/"quoted"/é',
-    allow: false,
-    reason: 'no_matching_permission',
-    version: 0,
-    durationUs: 0,
-  },
-]
 
 test('a decision line is the line pino writes for the same record, field for field', async () => {
   const ours = sink()

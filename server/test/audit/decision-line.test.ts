@@ -1,20 +1,19 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type { DecisionRecord } from '../../src/audit/audit-log.js'
 import { CHUNK_BYTES, DecisionLines } from '../../src/audit/decision-line.js'
 import { putJsonString, putMicros } from '../../src/audit/json-bytes.js'
+import { RECORDS } from './records.js'
 
-const RECORD: DecisionRecord = {
-  transport: 'socket',
-  sub: 'alice',
-  sid: 'sid-1',
-  jti: 'jti-1',
-  action: 'doc:write',
-  resource: 'doc/42',
-  allow: true,
-  reason: 'allowed_by_role',
-  version: 7,
-  durationUs: 3.4,
+const RECORD = RECORDS[0]!
+
+/** The records of encoded lines, in order (one chunk's or several's). */
+function parse(...chunks: Buffer[]): Record<string, unknown>[] {
+  return chunks
+    .map((c) => c.toString('latin1'))
+    .join('')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
 }
 
 function encodeString(value: string): string {
@@ -68,12 +67,7 @@ test('a record that carries its decision time is logged at that time', () => {
   lines.append({ ...RECORD, time: 1_700_000_000_124 })
   lines.append({ ...RECORD, time: 5 })
   lines.append({ ...RECORD, time: 1_700_000_000_124 })
-  const times = lines
-    .take()!
-    .toString('latin1')
-    .trim()
-    .split('\n')
-    .map((l) => (JSON.parse(l) as { time: number }).time)
+  const times = parse(lines.take()!).map((p) => p['time'])
   assert.deepEqual(times, [1_700_000_000_123, 1_700_000_000_124, 5, 1_700_000_000_124])
   assert.equal(chunks.length, 0, 'nothing handed over before the buffer fills')
 })
@@ -86,12 +80,8 @@ test('a taken chunk is a copy: later lines never overwrite what the file is stil
   lines.append({ ...RECORD, resource: 'doc/second' })
   lines.append({ ...RECORD, resource: 'doc/third' })
   assert.equal(first.toString('latin1'), before)
-  const rest = lines.take()!.toString('latin1')
   assert.deepEqual(
-    rest
-      .trim()
-      .split('\n')
-      .map((l) => (JSON.parse(l) as { resource: string }).resource),
+    parse(lines.take()!).map((p) => p['resource']),
     ['doc/second', 'doc/third'],
   )
   assert.equal(lines.take(), undefined, 'then nothing is pending')
@@ -108,19 +98,15 @@ test('a full buffer is handed over whole, and a line longer than a buffer still 
   const huge = 'é'.repeat(CHUNK_BYTES)
   lines.append({ ...RECORD, resource: huge })
   lines.append(RECORD)
-  const all = [...handed, lines.take()!].map((c) => c.toString('latin1')).join('')
-  const parsed = all
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as { resource: string })
+  const parsed = parse(...handed, lines.take()!)
   assert.ok(handed[0]!.length <= CHUNK_BYTES, 'a buffer is at most a chunk')
   assert.equal(parsed.length, count + 2, 'every line once, none split or lost')
   assert.deepEqual(
-    parsed.slice(0, count).map((p) => p.resource),
+    parsed.slice(0, count).map((p) => p['resource']),
     Array.from({ length: count }, (_, i) => `doc/${i}`),
   )
-  assert.equal(parsed[count]!.resource, huge)
-  assert.equal(parsed[count + 1]!.resource, 'doc/42')
+  assert.equal(parsed[count]!['resource'], huge)
+  assert.equal(parsed[count + 1]!['resource'], 'doc/42')
 })
 
 test('a new policy version and a new outcome change only their own lines', () => {
@@ -128,12 +114,7 @@ test('a new policy version and a new outcome change only their own lines', () =>
   lines.append(RECORD)
   lines.append({ ...RECORD, version: 8, allow: false, reason: 'denied_by_rule', rule: 'r-1' })
   lines.append(RECORD)
-  const parsed = lines
-    .take()!
-    .toString('latin1')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as Record<string, unknown>)
+  const parsed = parse(lines.take()!)
   assert.deepEqual(
     parsed.map((p) => [p['version'], p['allow'], p['reason'], p['rule']]),
     [
@@ -149,12 +130,7 @@ test('an empty action or reason, first or after others, is still written', () =>
   lines.append({ ...RECORD, action: '', reason: '', allow: false })
   lines.append(RECORD)
   lines.append({ ...RECORD, action: '', reason: '', allow: false })
-  const parsed = lines
-    .take()!
-    .toString('latin1')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as Record<string, unknown>)
+  const parsed = parse(lines.take()!)
   assert.deepEqual(
     parsed.map((p) => [p['action'], p['reason'], p['allow'], p['resource']]),
     [
