@@ -81,7 +81,7 @@ export class DecisionLines {
   private time = Number.NaN
   /** `<version>,"durationUs":` for the last policy version seen. */
   private version = Number.NaN
-  private versionBytes: Uint8Array = latin1('0')
+  private versionBytes = EMPTY
 
   /** `onFull` receives the lines of a buffer that has no room for the next one. */
   constructor(
