@@ -1,5 +1,6 @@
 import { pino, type DestinationStream, type Logger } from 'pino'
 import { DecisionLines } from './decision-line.js'
+import { fileDestination } from './file-destination.js'
 
 /** One decision, as the audit log records it. Never carries a token. */
 export interface DecisionRecord {
@@ -67,12 +68,18 @@ export type AuditEvent =
  * ```
  */
 export function createAuditLog(options: AuditLogOptions): AuditLog {
-  const file = options.stream ? undefined : fileDestination(options.file)
+  // A written chunk's buffer is encoded into again (`lines` exists by the time any is written).
+  const file = options.stream
+    ? undefined
+    : fileDestination(options.file, (chunk) => lines.recycle(chunk))
   const destination: DestinationStream = options.stream ?? file!
-  // A file gets the encoded bytes as they are; a test stream gets them as a string.
+  // A file gets the encoded bytes as they are; a test stream gets them as a string, at once.
   const writeLines = file
-    ? file.writeBytes
-    : (chunk: Buffer) => void destination.write(chunk.toString('latin1'))
+    ? file.writeChunk
+    : (chunk: Buffer) => {
+        destination.write(chunk.toString('latin1'))
+        lines.recycle(chunk)
+      }
   const logger: Logger = pino(
     {
       base: { node: options.nodeId, log: 'audit' },
@@ -131,28 +138,3 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
 }
 
 const BATCH_MS = 50
-
-/**
- * pino's asynchronous file (or stdout) destination, in buffer mode. Every `fs.write` costs tens of
- * microseconds of the event loop whatever its size, so lines are written 16–64 KB at a time; in
- * its default (utf8) mode the destination measures the whole chunk a line joins on every append,
- * which at such sizes cost more than the line. A quiet node's lines still reach the file within
- * a second. On exit, pino flushes whatever is buffered.
- */
-function fileDestination(file: string | undefined) {
-  const boom = pino.destination({
-    dest: file ?? 1,
-    sync: false,
-    contentMode: 'buffer',
-    minLength: 16 * 1024,
-    maxWrite: 64 * 1024,
-    periodicFlush: 1000,
-    mkdir: true,
-  })
-  return {
-    // Typed for strings only; in buffer mode it takes (and must be given) Buffers.
-    write: (line: string): boolean => boom.write(Buffer.from(line) as unknown as string),
-    writeBytes: (chunk: Buffer): void => void boom.write(chunk as unknown as string),
-    flush: (cb: () => void): void => boom.flush(cb),
-  }
-}

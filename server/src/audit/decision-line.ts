@@ -7,6 +7,9 @@ const MAX_FRAGMENTS = 10_000
 /** Bytes of lines encoded before they are handed over: one write to the file each. */
 export const CHUNK_BYTES = 64 * 1024
 
+/** Written buffers kept for reuse; more are allocated while the disk lags, and then dropped. */
+const MAX_SPARES = 4
+
 /** The longest number a line holds: `String()` of any double fits in 24 characters. */
 const NUMBER_MAX = 24
 
@@ -48,11 +51,13 @@ interface PrincipalFragment {
  */
 export class DecisionLines {
   /**
-   * Reused for the life of the log: what is handed over is a copy. A buffer handed to the file
-   * itself would live on until written, often long enough to reach the old generation, and
-   * megabytes a second of such buffers then cost major collections.
+   * Where lines are encoded. A full one is handed over as it is and a spare takes its place; the
+   * writer gives it back (`recycle`) once the file has it. Buffers are reused for the life of the
+   * log: a fresh 64 KB buffer per hand-over cost page faults to fill and then freeing, and ones
+   * that lived until written reached the old generation and cost major collections.
    */
   private buf: Buffer = Buffer.allocUnsafeSlow(CHUNK_BYTES)
+  private readonly spares: Buffer[] = []
   private pos = 0
   /**
    * `{"level":30,"time":<ms>` for the current millisecond, rewritten in place when the
@@ -115,12 +120,24 @@ export class DecisionLines {
     this.pos = putBytes(buf, pos, END)
   }
 
-  /** The lines appended since the last hand-over, copied out; none → undefined. */
+  /**
+   * The lines appended since the last hand-over; none → undefined. The chunk's memory is the
+   * caller's until it hands it back with `recycle`; if it never does, nothing is overwritten.
+   */
   take(): Buffer | undefined {
     if (this.pos === 0) return undefined
-    const chunk = Buffer.from(this.buf.subarray(0, this.pos))
+    const chunk = this.buf.subarray(0, this.pos)
+    this.buf = this.spares.pop() ?? Buffer.allocUnsafeSlow(CHUNK_BYTES)
     this.pos = 0
     return chunk
+  }
+
+  /** Gives back a chunk from `take` once it is written: its buffer is encoded into again. */
+  recycle(chunk: Buffer): void {
+    const memory = chunk.buffer
+    // Only whole standard buffers, and only a few: a line longer than a buffer got its own.
+    if (memory.byteLength !== CHUNK_BYTES || this.spares.length >= MAX_SPARES) return
+    this.spares.push(Buffer.from(memory, 0, CHUNK_BYTES))
   }
 
   /** Hands over what is pending, and grows the buffer if one line needs more than it holds. */

@@ -72,7 +72,7 @@ test('a record that carries its decision time is logged at that time', () => {
   assert.equal(chunks.length, 0, 'nothing handed over before the buffer fills')
 })
 
-test('a taken chunk is a copy: later lines never overwrite what the file is still writing', () => {
+test("a taken chunk is the writer's: later lines never overwrite it until it is recycled", () => {
   const lines = new DecisionLines(30, 'node-a', () => {})
   lines.append({ ...RECORD, resource: 'doc/first' })
   const first = lines.take()!
@@ -80,11 +80,41 @@ test('a taken chunk is a copy: later lines never overwrite what the file is stil
   lines.append({ ...RECORD, resource: 'doc/second' })
   lines.append({ ...RECORD, resource: 'doc/third' })
   assert.equal(first.toString('latin1'), before)
+  const second = lines.take()!
   assert.deepEqual(
-    parse(lines.take()!).map((p) => p['resource']),
+    parse(second).map((p) => p['resource']),
     ['doc/second', 'doc/third'],
   )
+  assert.notEqual(second.buffer, first.buffer, 'a chunk not yet recycled is never reused')
   assert.equal(lines.take(), undefined, 'then nothing is pending')
+})
+
+test("a recycled chunk's buffer is encoded into again; an oversized one is not kept", () => {
+  const lines = new DecisionLines(30, 'node-a', () => {})
+  lines.append({ ...RECORD, resource: 'doc/first' })
+  lines.take() // the buffer in use from here on is a fresh one…
+  lines.append({ ...RECORD, resource: 'doc/second' })
+  const written = lines.take()!
+  lines.recycle(written) // …and this one is next, once the current one is handed over
+  lines.append({ ...RECORD, resource: 'doc/third' })
+  lines.take()
+  lines.append({ ...RECORD, resource: 'doc/fourth' })
+  const reused = lines.take()!
+  assert.equal(reused.buffer, written.buffer, 'the written buffer came back')
+  assert.deepEqual(
+    parse(reused).map((p) => p['resource']),
+    ['doc/fourth'],
+  )
+
+  const huge = new DecisionLines(30, 'node-a', () => {})
+  huge.append({ ...RECORD, resource: 'x'.repeat(CHUNK_BYTES) })
+  const big = huge.take()!
+  assert.ok(big.buffer.byteLength > CHUNK_BYTES)
+  huge.recycle(big)
+  huge.append(RECORD)
+  huge.take()
+  huge.append(RECORD)
+  assert.notEqual(huge.take()!.buffer, big.buffer, 'a one-off large buffer is let go')
 })
 
 test('a full buffer is handed over whole, and a line longer than a buffer still goes out intact', () => {
