@@ -1,5 +1,13 @@
 import type { DecisionRecord } from './audit-log.js'
-import { asciiJson, latin1, putAscii, putBytes, putJsonString, putMicros } from './json-bytes.js'
+import {
+  asciiJson,
+  jsonNumber as num,
+  latin1,
+  putAscii,
+  putBytes,
+  putJsonString,
+  putMicros,
+} from './json-bytes.js'
 
 /** Distinct principals, actions and outcomes whose encoded fragments are kept before starting over. */
 const MAX_FRAGMENTS = 10_000
@@ -234,9 +242,4 @@ export class DecisionLines {
     last.outcomeBytes = bytes
     return bytes
   }
-}
-
-/** A JSON number; like pino, `null` for NaN and infinities. */
-function num(value: number): string {
-  return Number.isFinite(value) ? String(value) : 'null'
 }

@@ -21,6 +21,11 @@ export function asciiJson(value: string): string {
   )
 }
 
+/** A JSON number; like pino, `null` for NaN and infinities. */
+export function jsonNumber(value: number): string {
+  return Number.isFinite(value) ? String(value) : 'null'
+}
+
 /** The bytes of text known to be ASCII (a fragment encoded once and kept). */
 export function latin1(ascii: string): Uint8Array {
   return Buffer.from(ascii, 'latin1')
@@ -65,7 +70,7 @@ export function putJsonString(buf: Uint8Array, pos: number, value: string): numb
 export function putMicros(buf: Uint8Array, pos: number, value: number): number {
   let tenths = Math.round(value * 10)
   if (!Number.isSafeInteger(tenths)) {
-    return putAscii(buf, pos, Number.isFinite(value) ? String(value) : 'null')
+    return putAscii(buf, pos, jsonNumber(value))
   }
   if (tenths < 0) {
     buf[pos++] = 0x2d // '-'
