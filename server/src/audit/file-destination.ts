@@ -66,11 +66,14 @@ export function fileDestination(
     flush(cb) {
       // sonic-boom calls back once what is left is below `minLength`, not once it is all
       // written: ask again until the ledger says every byte handed over so far is out. A write
-      // that failed for good ends the wait too (an 'error' is reported by the destination).
+      // that failed for good ends the wait too (an 'error' is reported by the destination), and
+      // so does a round that wrote nothing: bytes never reported must not keep it asking.
       const until = handed
+      let seen = -1
       const again = (err?: Error): void => {
-        if (err || written >= until) cb()
-        else boom.flush(again)
+        if (err || written >= until || written === seen) return cb()
+        seen = written
+        boom.flush(again)
       }
       boom.flush(again)
     },
