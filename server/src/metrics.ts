@@ -16,6 +16,8 @@ export interface Metrics {
   applyLag(ms: number): void
   /** Counts a denial because the node could not know the current policy. */
   staleDenial(transport: string): void
+  /** Counts an exception thrown by an app's handler, caught so it cannot end the process. */
+  handlerError(transport: string): void
 }
 
 /**
@@ -73,6 +75,13 @@ export function createMetrics(sources: MetricsSources, nodeId: string): Metrics 
     labelNames: ['transport'],
     registers: [registry],
   })
+  const handlerErrors = new Counter({
+    name: 'vigil_handler_errors_total',
+    help: "Exceptions thrown by the app's handlers, caught so they cannot end the process.",
+    labelNames: ['transport'],
+    registers: [registry],
+  })
+  for (const transport of ['http', 'socket']) handlerErrors.inc({ transport }, 0)
   new Gauge({
     name: 'vigil_policy_version',
     help: 'The policy version this node decides with.',
@@ -120,5 +129,6 @@ export function createMetrics(sources: MetricsSources, nodeId: string): Metrics 
     },
     applyLag: (ms) => lag.observe(ms / 1000),
     staleDenial: (transport) => stale.inc({ transport }),
+    handlerError: (transport) => handlerErrors.inc({ transport }),
   }
 }

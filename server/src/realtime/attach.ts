@@ -18,6 +18,7 @@ import { createLifetimes } from './lifetime.js'
 import { MAX_MESSAGE_BYTES, RATE_LIMIT_DEFAULTS, type RealtimeOptions } from './options.js'
 import { createRateLimiter } from './rate-limit.js'
 import { createRefreshHandler } from './refresh.js'
+import { protectListeners } from './safe-listeners.js'
 
 export interface Realtime {
   /** Stops pushing policy updates and heartbeats; sockets are closed by `io.close()`. */
@@ -79,6 +80,11 @@ export function attachRealtime(io: Server, enforcer: Enforcer, options: Realtime
   })
   const onRefresh = createRefreshHandler({ authorizer, live, registry, lifetimes, version })
 
+  // Before the handshake and every `connection` handler, so no app listener goes unprotected.
+  io.use(function vigilSafeListeners(socket, next) {
+    protectListeners(socket, onListenerFailure)
+    next()
+  })
   io.use(createHandshake({ authorizer, audit, allowedOrigins: config.allowedOrigins, version }))
 
   io.on('connection', (socket) => {
@@ -107,6 +113,15 @@ export function attachRealtime(io: Server, enforcer: Enforcer, options: Realtime
     const hello: CapabilitiesEvent = { version: policy.version, capabilities: entry.capabilities }
     socket.emit(EVENTS.capabilities, hello)
   })
+
+  function onListenerFailure(err: unknown, event: string, socket: Socket): void {
+    enforcer.metrics.handlerError('socket')
+    const p = (socket.data as VigilSocketData).vigil?.principal
+    logger.error(
+      { err, event: event.slice(0, 100), sub: p?.sub, sid: p?.sid },
+      'socket handler failed',
+    )
+  }
 
   function onDisconnect(this: Socket): void {
     lifetimes.cancel(this.id)

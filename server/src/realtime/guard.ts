@@ -87,6 +87,13 @@ class SocketGuard {
       if (limiter.flooding) deps.onFlood(this.socket, entry)
       return
     }
+    // Handlers get exactly (payload, ack?): a stray argument would land where the handler
+    // expects its ack, and calling it throws in socket.io's nextTick (issue #13, item 1).
+    if (packet.length - (ack ? 1 : 0) > 2) {
+      this.audit(this.rules.get(event)?.action ?? event, 'invalid_payload')
+      return refuse(ack, 'invalid_payload', 'a message carries one payload argument at most')
+    }
+    if (ack && packet.length === 2) packet.splice(1, 0, undefined)
     // The refresh event carries its own proof (a new token) and is verified by its handler.
     if (event === EVENTS.refresh) return next()
 

@@ -49,13 +49,15 @@ export async function startRealtimeNode(
     store?: PolicyStore
     env?: Record<string, string>
     realtime?: Omit<RealtimeOptions, 'events'>
+    /** Rules beside `doc:edit`, for events a test's own handlers serve. */
+    events?: RealtimeOptions['events']
     seed?: boolean
   } = {},
 ): Promise<RealtimeNode> {
   const node = await startNode({
     ...(options.store ? { store: options.store } : {}),
     ...(options.env ? { env: options.env } : {}),
-    realtime: { events: DOC_EVENTS, ...options.realtime },
+    realtime: { ...options.realtime, events: { ...DOC_EVENTS, ...options.events } },
   })
   const counts: HandlerCounts = { 'doc:edit': 0, 'doc:delete': 0 }
   node.io!.on('connection', (socket) => {
