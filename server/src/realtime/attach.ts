@@ -78,7 +78,7 @@ export function attachRealtime(io: Server, enforcer: Enforcer, options: Realtime
       socket.disconnect(true)
     },
   })
-  const onRefresh = createRefreshHandler({ authorizer, live, registry, lifetimes, version })
+  const onRefresh = createRefreshHandler({ authorizer, audit, live, registry, lifetimes, version })
 
   // Before the handshake and every `connection` handler, so no app listener goes unprotected.
   io.use(function vigilSafeListeners(socket, next) {
