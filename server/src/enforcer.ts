@@ -183,7 +183,7 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
   return {
     config,
     router,
-    enforce: createEnforce(authorizer),
+    enforce: createEnforce(authorizer, audit),
     authorizer,
     live,
     store,

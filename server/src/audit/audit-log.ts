@@ -41,6 +41,13 @@ export interface AuditLogOptions {
 export interface AuditLog {
   decision(record: DecisionRecord): void
   adminChange(record: AdminChangeRecord): void
+  /**
+   * Actions named in code (event rules, enforced routes): their line fragment is encoded once and
+   * kept. Any other action is encoded on each line, so names a client makes up cost no memory.
+   */
+  keepActions(actions: Iterable<string>): void
+  /** How many action fragments are kept; for tests, it must not grow with client input. */
+  cachedActions(): number
   /** Writes out whatever is buffered (on shutdown). */
   flush(): Promise<void>
   /**
@@ -122,6 +129,10 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
         emit({ event: 'admin_change', time: Date.now(), node: options.nodeId, ...record })
       }
     },
+    keepActions(actions) {
+      for (const action of actions) lines.keepAction(action)
+    },
+    cachedActions: () => lines.keptActions,
     tap(listener) {
       listeners.add(listener)
       return () => listeners.delete(listener)

@@ -9,6 +9,9 @@ import {
   putMicros,
 } from './json-bytes.js'
 
+const actionFragment = (action: string): Uint8Array =>
+  latin1(`,"action":${asciiJson(action)},"resource":`)
+
 /** Distinct principals, actions and outcomes whose encoded fragments are kept before starting over. */
 const MAX_FRAGMENTS = 10_000
 
@@ -46,9 +49,11 @@ interface PrincipalFragment {
  * line is pure ASCII.
  *
  * What repeats is encoded once and kept: a principal's `node`…`jti` fragment (keyed by its token
- * id, the same string object on every decision), each action's, each outcome's
- * (`allow`/`reason`/`rule`), the current millisecond's timestamp and the policy version. A
- * message then costs a few small copies, its resource, and its duration's digits.
+ * id, the same string object on every decision), each kept action's (`keepAction`: the actions
+ * rules and routes map to), each outcome's (`allow`/`reason`/`rule`), the current millisecond's
+ * timestamp and the policy version. A message then costs a few small copies, its resource, and
+ * its duration's digits. Any other action (a name a client made up, a decision API query's) is
+ * encoded on its line and not kept: a client choosing names must not choose what stays in memory.
  *
  * @example
  * ```ts
@@ -76,6 +81,7 @@ export class DecisionLines {
   private headTimeLength = 0
   private readonly base: string
   private readonly principals = new Map<string, PrincipalFragment>()
+  /** Fragments of the kept actions only (see `keepAction`). */
   private readonly actions = new Map<string, Uint8Array>()
   /** allow → reason → rule → fragment. */
   private readonly outcomes = [
@@ -202,15 +208,24 @@ export class DecisionLines {
     return text
   }
 
+  /**
+   * Keeps `action`'s fragment for every later line. For actions named in code (event rules,
+   * routes), which are few; past MAX_FRAGMENTS more are encoded per line instead.
+   */
+  keepAction(action: string): void {
+    if (this.actions.has(action) || this.actions.size >= MAX_FRAGMENTS) return
+    this.actions.set(action, actionFragment(action))
+  }
+
+  /** How many action fragments are kept (for tests: it must not grow with client input). */
+  get keptActions(): number {
+    return this.actions.size
+  }
+
   private actionBytes(action: string): Uint8Array {
     // Most lines repeat the last line's action and outcome: a compare, not a hash lookup.
     if (action === this.last.action) return this.last.actionBytes
-    let bytes = this.actions.get(action)
-    if (bytes === undefined) {
-      if (this.actions.size >= MAX_FRAGMENTS) this.actions.clear()
-      bytes = latin1(`,"action":${asciiJson(action)},"resource":`)
-      this.actions.set(action, bytes)
-    }
+    const bytes = this.actions.get(action) ?? actionFragment(action)
     this.last.action = action
     this.last.actionBytes = bytes
     return bytes

@@ -1,4 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
+import type { AuditLog } from '../audit/audit-log.js'
 import type { Authorized, Authorizer } from '../authorize.js'
 import type { Decision } from '../policy/index.js'
 import type { Principal } from '../policy/principal.js'
@@ -30,11 +31,11 @@ export type ResourceOf = string | ((req: Request) => string)
  *
  * @example
  * ```ts
- * const enforce = createEnforce(authorizer)
+ * const enforce = createEnforce(authorizer, audit)
  * app.put('/api/docs/:id', enforce('doc:write', (req) => `doc/${req.params.id}`), saveDoc)
  * ```
  */
-export function createEnforce(authorizer: Authorizer) {
+export function createEnforce(authorizer: Authorizer, audit?: Pick<AuditLog, 'keepActions'>) {
   return function enforceFactory(
     action: string,
     resourceOf: ResourceOf,
@@ -46,6 +47,8 @@ export function createEnforce(authorizer: Authorizer) {
     if (typeof resourceOf !== 'string' && typeof resourceOf !== 'function') {
       throw new TypeError('enforce(action, resourceOf): resourceOf must be a string or function')
     }
+    // A route's action is named in code: its audit line fragment is worth keeping.
+    audit?.keepActions([action])
     const opts = { transport: 'http', consistency: options.consistency ?? 'fast' } as const
     // No closure is created per request: this runs once per HTTP request on every guarded route.
     return function enforce(req: Request, res: Response, next: NextFunction): void {

@@ -5,6 +5,7 @@ import type { AuthorizeOptions, Authorized, Authorizer } from '../authorize.js'
 import { formatIssues } from '../policy/schema.js'
 import type { LiveEntry } from '../sessions/registry.js'
 import { ackError } from './coded-error.js'
+import { MAX_EVENT_NAME_LENGTH, auditedName } from './event-name.js'
 import type { EventRule, EventRules } from './options.js'
 import type { RateLimiter } from './rate-limit.js'
 
@@ -47,6 +48,13 @@ function refuse(ack: Ack | undefined, code: ErrorCode, message: string): void {
 export function createMessageGuard(deps: GuardDeps) {
   // A Map: one lookup per message, and no prototype to guard against (`__proto__`, `toString`).
   const rules: RuleMap = new Map(Object.entries(deps.rules))
+  for (const name of rules.keys()) {
+    if (name.length > MAX_EVENT_NAME_LENGTH) {
+      throw new TypeError(`event rule names are at most ${MAX_EVENT_NAME_LENGTH} characters`)
+    }
+  }
+  // The audit encoder keeps fragments for these actions only, never for names clients invent.
+  deps.audit.keepActions([...rules.values()].map((rule) => rule.action))
   return function guard(socket: Socket, entry: LiveEntry, limiter: RateLimiter) {
     const state = new SocketGuard(deps, rules, socket, entry, limiter)
     return state.vigilGuard.bind(state)
@@ -76,7 +84,7 @@ class SocketGuard {
 
   vigilGuard(packet: Packet, next: Next): void {
     const { deps, entry, limiter } = this
-    const event = packet[0]
+    const event: unknown = packet[0]
     const last = packet.length > 1 ? packet[packet.length - 1] : undefined
     const ack = typeof last === 'function' ? (last as Ack) : undefined
     // One clock reading serves the rate limit, the token's expiry and the audit line.
@@ -87,10 +95,17 @@ class SocketGuard {
       if (limiter.flooding) deps.onFlood(this.socket, entry)
       return
     }
+    // socket.io's parser also lets numbers through as event names.
+    if (typeof event !== 'string' || event.length > MAX_EVENT_NAME_LENGTH) {
+      const name = typeof event === 'string' ? event : String(event)
+      this.audit(auditedName(name), 'event_name_too_long')
+      const must = `an event name is a string of at most ${MAX_EVENT_NAME_LENGTH} characters`
+      return refuse(ack, 'invalid_payload', must)
+    }
     // Handlers get exactly (payload, ack?): a stray argument would land where the handler
     // expects its ack, and calling it throws in socket.io's nextTick (issue #13, item 1).
     if (packet.length - (ack ? 1 : 0) > 2) {
-      this.audit(this.rules.get(event)?.action ?? event, 'invalid_payload')
+      this.audit(this.rules.get(event)?.action ?? auditedName(event), 'invalid_payload')
       return refuse(ack, 'invalid_payload', 'a message carries one payload argument at most')
     }
     if (ack && packet.length === 2) packet.splice(1, 0, undefined)
@@ -99,8 +114,8 @@ class SocketGuard {
 
     const rule = this.rules.get(event)
     if (!rule) {
-      this.audit(event, 'unmapped_event')
-      return refuse(ack, 'forbidden', `the event "${String(event).slice(0, 100)}" is not allowed`)
+      this.audit(auditedName(event), 'unmapped_event')
+      return refuse(ack, 'forbidden', `the event "${auditedName(event)}" is not allowed`)
     }
     let payload = packet[1]
     if (rule.schema) {

@@ -4,6 +4,8 @@ import type { Authorizer } from '../authorize.js'
 import type { Principal } from '../policy/principal.js'
 import { handshakeError } from './coded-error.js'
 
+const ACTION = 'vigil:connect'
+
 /** What the handshake leaves on `socket.data` for the rest of the realtime layer. */
 export interface VigilSocketData {
   vigil?: { principal: Principal; version: number }
@@ -26,6 +28,7 @@ export function createHandshake(deps: {
   /** The policy version this node decides with, for the audit line. */
   version: () => number
 }) {
+  deps.audit.keepActions([ACTION])
   const anyOrigin = deps.allowedOrigins.includes('*')
   const origins = new Set(deps.allowedOrigins)
   return async function vigilHandshake(socket: Socket, next: (err?: Error) => void) {
@@ -59,7 +62,7 @@ export function createHandshake(deps: {
         sub: p?.sub,
         sid: p?.sid,
         jti: p?.jti,
-        action: 'vigil:connect',
+        action: ACTION,
         resource: 'socket',
         allow,
         reason,

@@ -37,6 +37,7 @@ export function createRefreshHandler(deps: {
   lifetimes: Lifetimes
   version: () => number
 }) {
+  deps.audit.keepActions([ACTION])
   return async function vigilRefresh(this: Socket, payload: unknown, ack?: unknown): Promise<void> {
     const reply = typeof ack === 'function' ? (ack as (body: RefreshAck) => void) : ignore
     const entry = deps.registry.get(this.id)
