@@ -24,6 +24,8 @@ export const ERROR_CODES = [
   'not_found',
   'unsupported_media_type',
   'payload_too_large',
+  /** A change would grow the policy document beyond a documented per-section cap (HTTP 413). */
+  'policy_too_large',
   'store_unavailable',
   'closed',
   'internal',

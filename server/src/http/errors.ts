@@ -17,6 +17,7 @@ export const STATUS: Readonly<Record<ErrorCode, number>> = {
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
+  policy_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,
   internal: 500,

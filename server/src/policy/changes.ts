@@ -1,13 +1,25 @@
-import type { Change, Policy, Revocations, RevokeTarget } from './schema.js'
+import {
+  documentTooLarge,
+  dropEntry,
+  POLICY_LIMITS,
+  putEntry,
+  tooLarge,
+  type TooLarge,
+} from './limits.js'
+import { withoutExpired, withoutRevocation, withRevocation } from './revocation-edits.js'
+import type { Change, Policy } from './schema.js'
 import { ChangeSchema, PolicySchema, formatIssues } from './schema.js'
 
 /** Why a change could not be applied; the store and API turn it into a coded error. */
-export interface ChangeRejection {
-  ok: false
-  code: 'invalid_policy' | 'not_found'
-  message: string
-  issues: { path: string; message: string }[]
-}
+export type ChangeRejection =
+  | {
+      ok: false
+      code: 'invalid_policy' | 'not_found'
+      message: string
+      issues: { path: string; message: string }[]
+    }
+  /** The change would grow a section beyond `POLICY_LIMITS` (HTTP 413). */
+  | TooLarge
 
 export type ChangeResult = { ok: true; policy: Policy } | ChangeRejection
 
@@ -19,14 +31,11 @@ export type Affected =
   | { all: true }
   | { all: false; principals: string[]; roles: string[]; sessions: string[]; jtis: string[] }
 
-/** Token revocations are kept this long past the token's `exp`, to cover clock skew. */
-const TOKEN_REVOCATION_GRACE_S = 120
-
 /**
  * Applies one validated change to a policy and returns the next document. Copy-on-write: the input
  * is not mutated, and sections the change does not touch keep their identity, so the compiler can
  * reuse what it built for them and a change costs O(touched section), not O(document).
- * Token revocations whose token has expired are pruned when that section is rewritten.
+ * A change that would grow a section beyond `POLICY_LIMITS` is refused (`policy_too_large`).
  *
  * @example
  * ```ts
@@ -43,16 +52,20 @@ export function applyChange(policy: Policy, change: Change, nowMs: number): Chan
           : [{ path: `roles.${i}`, message: `unknown role "${role}"` }],
       )
       if (issues.length > 0) return invalid('the change names unknown roles', issues)
-      const bindings = { ...policy.bindings }
-      if (change.roles.length === 0) delete bindings[change.subject]
-      else bindings[change.subject] = [...new Set(change.roles)]
-      return { ok: true, policy: { ...policy, bindings } }
-    }
-    case 'role.put':
-      return {
-        ok: true,
-        policy: { ...policy, roles: { ...policy.roles, [change.role]: change.definition } },
+      if (change.roles.length === 0) {
+        return {
+          ok: true,
+          policy: { ...policy, bindings: dropEntry(policy.bindings, change.subject) },
+        }
       }
+      const roles = [...new Set(change.roles)]
+      const put = putEntry(policy.bindings, change.subject, roles, 'bindings')
+      return put.ok ? { ok: true, policy: { ...policy, bindings: put.section } } : put
+    }
+    case 'role.put': {
+      const put = putEntry(policy.roles, change.role, change.definition, 'roles')
+      return put.ok ? { ok: true, policy: { ...policy, roles: put.section } } : put
+    }
     case 'role.delete': {
       if (!Object.hasOwn(policy.roles, change.role))
         return notFound(`role "${change.role}" does not exist`)
@@ -71,6 +84,7 @@ export function applyChange(policy: Policy, change: Change, nowMs: number): Chan
     case 'rule.put': {
       const rules = [...policy.rules]
       const at = rules.findIndex((r) => r.id === change.rule.id)
+      if (at === -1 && rules.length >= POLICY_LIMITS.rules) return tooLarge('rules')
       if (at === -1) rules.push(change.rule)
       else rules[at] = change.rule
       return { ok: true, policy: { ...policy, rules } }
@@ -80,25 +94,27 @@ export function applyChange(policy: Policy, change: Change, nowMs: number): Chan
       if (at === -1) return notFound(`rule "${change.id}" does not exist`)
       return { ok: true, policy: { ...policy, rules: policy.rules.toSpliced(at, 1) } }
     }
-    case 'revoke':
-      return {
-        ok: true,
-        policy: {
-          ...policy,
-          revocations: withRevocation(policy.revocations, change.target, change.reason, nowMs),
-        },
-      }
+    case 'revoke': {
+      const r = withRevocation(policy.revocations, change.target, change.reason, nowMs)
+      return r.ok ? { ok: true, policy: { ...policy, revocations: r.revocations } } : r
+    }
     case 'revoke.lift':
       return {
         ok: true,
         policy: { ...policy, revocations: withoutRevocation(policy.revocations, change.target) },
       }
+    case 'revoke.prune': {
+      const revocations = withoutExpired(policy.revocations, change, nowMs)
+      // Refused rather than applied as a no-op, so a prune never costs a version for nothing.
+      if (revocations === null) return notFound('none of the listed revocations has expired')
+      return { ok: true, policy: { ...policy, revocations } }
+    }
     case 'policy.replace': {
       const parsed = PolicySchema.safeParse(change.policy)
       if (!parsed.success) {
         return invalid('the policy document is invalid', formatIssues(parsed.error))
       }
-      return { ok: true, policy: parsed.data }
+      return documentTooLarge(parsed.data) ?? { ok: true, policy: parsed.data }
     }
     case 'keys.rotated':
       return { ok: true, policy }
@@ -111,58 +127,6 @@ function invalid(message: string, issues: ChangeRejection['issues']): ChangeReje
 
 function notFound(message: string): ChangeRejection {
   return { ok: false, code: 'not_found', message, issues: [] }
-}
-
-function withRevocation(
-  r: Revocations,
-  target: RevokeTarget,
-  reason = 'revoked',
-  at: number,
-): Revocations {
-  switch (target.kind) {
-    case 'subject':
-      return { ...r, subjects: { ...r.subjects, [target.subject]: { reason, at } } }
-    case 'session':
-      return { ...r, sessions: { ...r.sessions, [target.session]: { reason, at } } }
-    case 'token': {
-      const entry =
-        target.until === undefined ? { reason, at } : { reason, at, until: target.until }
-      return { ...r, tokens: { ...pruneExpired(r.tokens, at), [target.jti]: entry } }
-    }
-    case 'issued_before': {
-      // Moving the boundary backwards would silently un-revoke tokens; keep the later one.
-      const before = Math.max(target.before, r.issuedBefore[target.subject]?.before ?? 0)
-      return { ...r, issuedBefore: { ...r.issuedBefore, [target.subject]: { reason, at, before } } }
-    }
-  }
-}
-
-function withoutRevocation(r: Revocations, target: RevokeTarget): Revocations {
-  const drop = <T>(section: Record<string, T>, key: string): Record<string, T> => {
-    if (!Object.hasOwn(section, key)) return section
-    const copy = { ...section }
-    delete copy[key]
-    return copy
-  }
-  switch (target.kind) {
-    case 'subject':
-      return { ...r, subjects: drop(r.subjects, target.subject) }
-    case 'session':
-      return { ...r, sessions: drop(r.sessions, target.session) }
-    case 'token':
-      return { ...r, tokens: drop(r.tokens, target.jti) }
-    case 'issued_before':
-      return { ...r, issuedBefore: drop(r.issuedBefore, target.subject) }
-  }
-}
-
-function pruneExpired(tokens: Revocations['tokens'], nowMs: number): Revocations['tokens'] {
-  const cutoff = nowMs / 1000 - TOKEN_REVOCATION_GRACE_S
-  const kept: Revocations['tokens'] = {}
-  for (const [jti, entry] of Object.entries(tokens)) {
-    if (entry.until === undefined || entry.until >= cutoff) kept[jti] = entry
-  }
-  return kept
 }
 
 /**
@@ -209,6 +173,7 @@ export function affectedBy(change: Change, before: Policy): Affected {
       break
     case 'policy.replace':
       return { all: true }
+    case 'revoke.prune': // only revocations no token can still use: nobody is affected
     case 'keys.rotated':
       break
   }

@@ -58,12 +58,18 @@ export const RuleSchema = z.strictObject({
 const Reason = z.string().min(1).max(500)
 const EpochMs = z.number().int().nonnegative()
 const EpochSeconds = z.number().int().nonnegative()
+/** Most ids one `revoke.prune` change lists per section: the pruner's batch. */
+export const PRUNE_BATCH = 1000
 
 const RevocationEntry = z.strictObject({ reason: Reason, at: EpochMs })
 
 export const RevocationsSchema = z.strictObject({
   subjects: z.record(Name, RevocationEntry).default({}),
-  sessions: z.record(Name, RevocationEntry).default({}),
+  /**
+   * By session id; `until` (epoch seconds) is when no token of the session can still be valid,
+   * after which the entry is pruned (see `revoke.prune`). Without `until` it stays until lifted.
+   */
+  sessions: z.record(Name, RevocationEntry.extend({ until: EpochSeconds.optional() })).default({}),
   /** By token `jti`; `until` is the token's `exp`, after which the entry is pruned. */
   tokens: z.record(Name, RevocationEntry.extend({ until: EpochSeconds.optional() })).default({}),
   /** Every token of the subject whose `iat` is strictly before `before` (epoch seconds). */
@@ -115,7 +121,7 @@ export type Revocations = z.output<typeof RevocationsSchema>
 /** What a revocation targets. */
 export const RevokeTargetSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('subject'), subject: Name }),
-  z.strictObject({ kind: z.literal('session'), session: Name }),
+  z.strictObject({ kind: z.literal('session'), session: Name, until: EpochSeconds.optional() }),
   z.strictObject({ kind: z.literal('token'), jti: Name, until: EpochSeconds.optional() }),
   z.strictObject({ kind: z.literal('issued_before'), subject: Name, before: EpochSeconds }),
 ])
@@ -141,6 +147,16 @@ export const ChangeSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('policy.replace'), policy: z.unknown() }),
   /** Operational: the signing key changed; nodes reload their key ring. The document is unchanged. */
   z.strictObject({ type: z.literal('keys.rotated'), kid: Name }),
+  /**
+   * Housekeeping: drops the listed session and token revocations whose `until` has passed (any
+   * other listed id is left alone, so a prune can never lift a live revocation). Written by the
+   * store's pruner in bounded batches; see docs/architecture.md, "Bounded state".
+   */
+  z.strictObject({
+    type: z.literal('revoke.prune'),
+    sessions: z.array(Name).max(PRUNE_BATCH),
+    tokens: z.array(Name).max(PRUNE_BATCH),
+  }),
 ])
 export type Change = z.output<typeof ChangeSchema>
 
