@@ -13,12 +13,16 @@ export const ERROR_CODES = [
   'revoked',
   'forbidden',
   'policy_stale',
+  /** The store lost acknowledged state (emptied, rolled back); the node denies until it is back. */
+  'store_reset',
   'origin_forbidden',
   'invalid_payload',
   'invalid_request',
   'invalid_grant',
   'invalid_policy',
   'rate_limited',
+  /** Handshake only: the session already holds as many live sockets as a node allows it. */
+  'too_many_sockets',
   'unauthorized',
   'conflict',
   'not_found',

@@ -16,7 +16,11 @@ process.stdout.write(
     `  workspace      ${demo.workspaceUrl}\n` +
     `  admin console  ${demo.adminUrl}\n\n`,
 )
-if (config.apiKeyGenerated) {
+if (demo.enforcer.sharedApiKeyFrom) {
+  process.stderr.write(
+    `  VIGIL_API_KEY: generated and printed by node ${demo.enforcer.sharedApiKeyFrom} of this store\n\n`,
+  )
+} else if (config.apiKeyGenerated) {
   process.stderr.write(`  VIGIL_API_KEY (generated for this run): ${config.apiKey}\n\n`)
 }
 let stopping = false

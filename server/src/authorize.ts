@@ -1,6 +1,6 @@
 // Imported: the global `performance` is a lazy getter, paid on each of two reads per decision.
 import { performance } from 'node:perf_hooks'
-import type { ErrorCode } from '@vigil/client/protocol'
+import { VigilError, type ErrorCode } from '@vigil/client/protocol'
 import type { AuditLog, DecisionRecord } from './audit/audit-log.js'
 import type { LivePolicy } from './live-policy.js'
 import type { Metrics } from './metrics.js'
@@ -10,7 +10,13 @@ import type { Verifier, VerifyResult } from './tokens/index.js'
 
 export type DenialCode = Extract<
   ErrorCode,
-  'token_missing' | 'token_invalid' | 'token_expired' | 'revoked' | 'forbidden' | 'policy_stale'
+  | 'token_missing'
+  | 'token_invalid'
+  | 'token_expired'
+  | 'revoked'
+  | 'forbidden'
+  | 'policy_stale'
+  | 'store_reset'
 >
 
 /** Why a request or message is refused. `message` is for humans and never holds the token. */
@@ -123,10 +129,13 @@ export function createAuthorizer(deps: {
     if (opts.consistency === 'strong') {
       try {
         await live.ensureFresh()
-      } catch {
-        // The store is unreachable or too far ahead: a strong read cannot be honoured.
+      } catch (err) {
+        // The store is unreachable, too far ahead or lost state: a strong read cannot be honoured.
         metrics.staleDenial(opts.transport)
-        return stale(principal)
+        const reset = err instanceof VigilError && err.code === 'store_reset'
+        return reset
+          ? { ok: false, code: 'store_reset', message: err.message, principal }
+          : stale(principal)
       }
     }
     return fresh(principal, opts, Date.now())
@@ -141,9 +150,10 @@ export function createAuthorizer(deps: {
         principal,
       }
     }
-    if (live.isStale()) {
+    const failure = live.failure()
+    if (failure) {
       metrics.staleDenial(opts.transport)
-      return stale(principal)
+      return { ok: false, code: failure.code, message: failure.message, principal }
     }
     return { ok: true, principal }
   }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import { z } from 'zod'
+import type { HostPort, RedisTopology } from './store/redis-connection.js'
 
 /**
  * The one place that reads the environment. Everything else receives the typed `Config`.
@@ -16,12 +17,38 @@ const intFrom = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min).max(max))
 
+/** `host:port,host:port` (IPv6 as `[::1]:6379`) → a non-empty list of addresses. */
+const HostPorts = z.string().transform((raw, ctx): HostPort[] => {
+  const out: HostPort[] = []
+  const items = raw.split(',').map((s) => s.trim())
+  for (const [i, item] of items.entries()) {
+    const m = /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]/@]+):(\d{1,5})$/.exec(item)
+    const port = Number(m?.[2])
+    if (!m || port < 1 || port > 65535) {
+      // The item is not echoed: a mistaken `user:password@host` must not reach a log.
+      ctx.addIssue({ code: 'custom', message: `entry ${i + 1} is not host:port` })
+      return z.NEVER
+    }
+    out.push({ host: m[1]!.replace(/^\[|\]$/g, ''), port })
+  }
+  return out
+})
+
 const TrustedIssuers = z.array(
   z.strictObject({
     issuer: z.string().min(1),
     jwks_uri: z.url(),
     audience: z.string().min(1),
     algorithms: z.array(z.enum(['EdDSA', 'ES256', 'RS256', 'PS256'])).optional(),
+    /** Its `groups`/`tenant` claims name the local groups instead of its own. @default false */
+    shared_groups: z.boolean().optional(),
+    /** Longest token lifetime (`exp` − `iat`) accepted from it, seconds. @default 3600 */
+    max_token_lifetime: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 3600)
+      .optional(),
   }),
 )
 
@@ -32,6 +59,14 @@ const EnvSchema = z.object({
     .url()
     .refine((u) => /^rediss?:\/\//.test(u), 'must be a redis:// or rediss:// URL')
     .optional(),
+  REDIS_SENTINELS: HostPorts.optional(),
+  REDIS_SENTINEL_NAME: z.string().trim().min(1).max(200).optional(),
+  REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
+  REDIS_CLUSTER_NODES: HostPorts.optional(),
+  REDIS_USERNAME: z.string().min(1).optional(),
+  REDIS_PASSWORD: z.string().min(1).optional(),
+  VIGIL_REDIS_WAIT_REPLICAS: intFrom(0, 100).default(0),
+  VIGIL_REDIS_WAIT_TIMEOUT_MS: intFrom(1, 60_000).default(1000),
   VIGIL_API_KEY: z.string().min(24, 'must be at least 24 characters').optional(),
   VIGIL_ISSUER: z.url().optional(),
   VIGIL_AUDIENCE: z.string().min(1).default('vigil'),
@@ -56,6 +91,7 @@ const EnvSchema = z.object({
   VIGIL_AUDIT_FILE: z.string().min(1).optional(),
   VIGIL_NODE_ID: z.string().min(1).max(100).optional(),
   VIGIL_REDIS_PREFIX: z.string().min(1).default('{vigil}:'),
+  VIGIL_STORE_LOSS: z.enum(['restore', 'fail-closed']).default('restore'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: z.string().optional(),
 })
@@ -64,22 +100,37 @@ export interface Config {
   port: number
   host: string
   nodeId: string
-  /** Absent: the in-memory single-node store. */
+  /** `REDIS_URL` as given; undefined for the other topologies. Prefer `redis`. */
   redisUrl: string | undefined
+  /** Where the shared store lives (URL, Sentinel or Cluster). Absent: the in-memory store. */
+  redis: RedisTopology | undefined
+  /** Acknowledge a change only once `replicas` replicas confirm it (`WAIT`); 0 = don't wait. */
+  redisWait: { replicas: number; timeoutMs: number }
   redisPrefix: string
   apiKey: string
   /** True when the API key was generated at start (dev only); `main` prints it once. */
   apiKeyGenerated: boolean
   issuer: string
+  /** True when `VIGIL_ISSUER` was set; otherwise a node adopts the issuer its store names. */
+  issuerConfigured: boolean
   audience: string
   accessTtlS: number
   refreshTtlS: number
   clockToleranceS: number
   signingAlg: 'EdDSA' | 'ES256'
-  trustedIssuers: { issuer: string; jwksUrl: string; audience: string; algorithms?: string[] }[]
+  trustedIssuers: {
+    issuer: string
+    jwksUrl: string
+    audience: string
+    algorithms?: string[]
+    sharedGroups?: boolean
+    maxTokenLifetimeS?: number
+  }[]
   /** Origins allowed to open sockets and make credentialed cross-origin calls. */
   allowedOrigins: string[]
   maxStalenessMs: number
+  /** When the store lost acknowledged state: write it back from this node, or deny until told. */
+  storeLoss: 'restore' | 'fail-closed'
   auditFile: string | undefined
   logLevel: z.output<typeof EnvSchema>['LOG_LEVEL']
 }
@@ -110,6 +161,8 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   if (production && !e.VIGIL_API_KEY) {
     return { ok: false, problems: ['VIGIL_API_KEY: required when NODE_ENV=production'] }
   }
+  const redis = redisTopology(e)
+  if (!redis.ok) return redis
   const publicHost = e.HOST === '0.0.0.0' || e.HOST === '::' ? 'localhost' : e.HOST
   const ownOrigins = [`http://localhost:${e.PORT}`, `http://127.0.0.1:${e.PORT}`]
   const origins = e.VIGIL_ALLOWED_ORIGINS?.split(',')
@@ -129,10 +182,16 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       host: e.HOST,
       nodeId: e.VIGIL_NODE_ID ?? `${hostname()}:${e.PORT}:${process.pid}`,
       redisUrl: e.REDIS_URL,
+      redis: redis.topology,
+      redisWait: {
+        replicas: e.VIGIL_REDIS_WAIT_REPLICAS,
+        timeoutMs: e.VIGIL_REDIS_WAIT_TIMEOUT_MS,
+      },
       redisPrefix: e.VIGIL_REDIS_PREFIX,
       apiKey: e.VIGIL_API_KEY ?? `vk_${randomBytes(24).toString('base64url')}`,
       apiKeyGenerated: !e.VIGIL_API_KEY,
       issuer: e.VIGIL_ISSUER ?? `http://${publicHost}:${e.PORT}`,
+      issuerConfigured: e.VIGIL_ISSUER !== undefined,
       audience: e.VIGIL_AUDIENCE,
       accessTtlS: e.VIGIL_ACCESS_TTL,
       refreshTtlS: e.VIGIL_REFRESH_TTL,
@@ -143,11 +202,83 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
         jwksUrl: t.jwks_uri,
         audience: t.audience,
         ...(t.algorithms ? { algorithms: t.algorithms } : {}),
+        ...(t.shared_groups === undefined ? {} : { sharedGroups: t.shared_groups }),
+        ...(t.max_token_lifetime === undefined ? {} : { maxTokenLifetimeS: t.max_token_lifetime }),
       })),
       allowedOrigins: origins && origins.length > 0 ? origins : ownOrigins,
       maxStalenessMs: e.VIGIL_MAX_STALENESS_MS,
+      storeLoss: e.VIGIL_STORE_LOSS,
       auditFile: e.VIGIL_AUDIT_FILE,
       logLevel: e.LOG_LEVEL,
     },
   }
+}
+
+type Env = z.output<typeof EnvSchema>
+
+/** The one topology the environment names, or every reason it names none or several. */
+function redisTopology(
+  e: Env,
+): { ok: true; topology: RedisTopology | undefined } | { ok: false; problems: string[] } {
+  const problems: string[] = []
+  const named = (
+    [
+      ['REDIS_URL', e.REDIS_URL],
+      ['REDIS_SENTINELS', e.REDIS_SENTINELS],
+      ['REDIS_CLUSTER_NODES', e.REDIS_CLUSTER_NODES],
+    ] as const
+  ).filter(([, value]) => value !== undefined)
+  if (named.length > 1) {
+    const names = named.map(([name]) => name)
+    problems.push(
+      `${names.join(', ')}: set only one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES`,
+    )
+  }
+  if (e.REDIS_SENTINELS && !e.REDIS_SENTINEL_NAME) {
+    problems.push("REDIS_SENTINEL_NAME: required with REDIS_SENTINELS (the master group's name)")
+  }
+  if (!e.REDIS_SENTINELS) {
+    if (e.REDIS_SENTINEL_NAME) problems.push('REDIS_SENTINEL_NAME: only used with REDIS_SENTINELS')
+    if (e.REDIS_SENTINEL_PASSWORD) {
+      problems.push('REDIS_SENTINEL_PASSWORD: only used with REDIS_SENTINELS')
+    }
+  }
+  for (const name of ['REDIS_USERNAME', 'REDIS_PASSWORD'] as const) {
+    if (e[name] === undefined) continue
+    if (e.REDIS_URL) problems.push(`${name}: put the credentials in REDIS_URL instead`)
+    else if (named.length === 0) {
+      problems.push(`${name}: only used with REDIS_SENTINELS or REDIS_CLUSTER_NODES`)
+    }
+  }
+  if (named.length === 0 && e.VIGIL_REDIS_WAIT_REPLICAS > 0) {
+    problems.push(
+      'VIGIL_REDIS_WAIT_REPLICAS: needs a Redis store (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES)',
+    )
+  }
+  // Scripts and MULTI touch several keys at once; on a cluster they must share one slot.
+  if (e.REDIS_CLUSTER_NODES && !/\{[^}]+\}/.test(e.VIGIL_REDIS_PREFIX)) {
+    problems.push('VIGIL_REDIS_PREFIX: must contain a {…} hash tag with REDIS_CLUSTER_NODES')
+  }
+  if (problems.length > 0) return { ok: false, problems }
+  const auth = {
+    ...(e.REDIS_USERNAME ? { username: e.REDIS_USERNAME } : {}),
+    ...(e.REDIS_PASSWORD ? { password: e.REDIS_PASSWORD } : {}),
+  }
+  if (e.REDIS_URL) return { ok: true, topology: { kind: 'url', url: e.REDIS_URL } }
+  if (e.REDIS_SENTINELS) {
+    return {
+      ok: true,
+      topology: {
+        kind: 'sentinel',
+        sentinels: e.REDIS_SENTINELS,
+        name: e.REDIS_SENTINEL_NAME!,
+        ...auth,
+        ...(e.REDIS_SENTINEL_PASSWORD ? { sentinelPassword: e.REDIS_SENTINEL_PASSWORD } : {}),
+      },
+    }
+  }
+  if (e.REDIS_CLUSTER_NODES) {
+    return { ok: true, topology: { kind: 'cluster', nodes: e.REDIS_CLUSTER_NODES, ...auth } }
+  }
+  return { ok: true, topology: undefined }
 }

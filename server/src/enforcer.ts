@@ -1,10 +1,13 @@
+import { createHash } from 'node:crypto'
 import express, { Router } from 'express'
+import { VigilError } from '@vigil/client/protocol'
 import type { DestinationStream, Logger } from 'pino'
 import { bodyErrors } from './api/body.js'
 import { decisionRoutes } from './api/decision-routes.js'
 import type { ApiDeps, SessionDirectory } from './api/deps.js'
 import { policyRoutes } from './api/policy-routes.js'
 import { sessionRoutes } from './api/session-routes.js'
+import { storeRoutes } from './api/store-routes.js'
 import { wellKnownRoutes } from './api/well-known.js'
 import { createAuditLog, type AuditLog } from './audit/audit-log.js'
 import { createAuthorizer, type Authorizer } from './authorize.js'
@@ -18,7 +21,9 @@ import { createMetrics, type Metrics } from './metrics.js'
 import { createSessionRegistry, type SessionRegistry } from './sessions/registry.js'
 import { createMemoryStore } from './store/memory-store.js'
 import { createRedisStore } from './store/redis-store.js'
-import type { PolicyStore } from './store/types.js'
+import { describeTopology } from './store/redis-connection.js'
+import { createStoreHealth } from './store/store-health.js'
+import type { DeploymentIdentity, PolicyStore } from './store/types.js'
 import {
   createKeyRing,
   createSessionTokens,
@@ -57,6 +62,11 @@ export interface Enforcer {
   metrics: Metrics
   audit: AuditLog
   logger: Logger
+  /**
+   * Set when this node did not generate the API key it accepts: the deployment's development key
+   * was generated (and printed) by that node. `main` says so instead of printing its own.
+   */
+  sharedApiKeyFrom: string | undefined
   /** This node's live sessions, indexed for re-evaluation (the realtime layer fills it). */
   registry: SessionRegistry
   /** Stops following the store, flushes the audit log, closes the store if it opened it. */
@@ -76,22 +86,57 @@ export interface Enforcer {
  * ```
  */
 export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer> {
-  const { config } = options
+  let { config } = options
   const logger = options.logger ?? createLogger({ level: config.logLevel, nodeId: config.nodeId })
   const ownsStore = !options.store
+  // Made before the store: its connection reports from the first moment; metrics read it later.
+  const storeHealth = !options.store && config.redis ? createStoreHealth() : undefined
   const store =
     options.store ??
-    (config.redisUrl
+    (config.redis
       ? createRedisStore({
-          url: config.redisUrl,
+          connection: config.redis,
           prefix: config.redisPrefix,
           // A healthy quiet tail must report contact well inside the staleness bound.
           blockMs: Math.min(1000, Math.floor(config.maxStalenessMs / 3)),
+          waitReplicas: config.redisWait.replicas,
+          waitTimeoutMs: config.redisWait.timeoutMs,
+          ...(storeHealth ? { health: storeHealth } : {}),
         })
       : createMemoryStore())
   if (store.kind === 'memory') {
     logger.warn('no REDIS_URL: using the in-memory single-node store (nothing is shared or kept)')
+  } else if (config.redis && !options.store) {
+    logger.info(
+      { store: describeTopology(config.redis), waitReplicas: config.redisWait.replicas },
+      'policy store: Redis',
+    )
   }
+
+  // One deployment, one issuer: the first node on a store records its identity there, and the
+  // others adopt it (or refuse to start when their own VIGIL_ISSUER disagrees).
+  const identity: DeploymentIdentity = {
+    issuer: config.issuer,
+    ...(config.apiKeyGenerated
+      ? { apiKeySha256: sha256Hex(config.apiKey), apiKeyNode: config.nodeId }
+      : {}),
+  }
+  const deployment = await store.claimDeployment(identity)
+  if (deployment.issuer !== config.issuer) {
+    if (config.issuerConfigured) {
+      if (ownsStore) await store.close()
+      throw new VigilError(
+        'conflict',
+        `VIGIL_ISSUER is "${config.issuer}" but this store's deployment issues as ` +
+          `"${deployment.issuer}": give every node sharing the store the same VIGIL_ISSUER`,
+      )
+    }
+    config = { ...config, issuer: deployment.issuer }
+    logger.info({ issuer: config.issuer }, "adopted the deployment's issuer from the store")
+  }
+  const apiKeySha256 = config.apiKeyGenerated ? deployment.apiKeySha256 : undefined
+  const sharedKeyFrom =
+    apiKeySha256 && apiKeySha256 !== identity.apiKeySha256 ? deployment.apiKeyNode : undefined
 
   const keyRing = createKeyRing({
     store,
@@ -100,11 +145,34 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     clockToleranceS: config.clockToleranceS,
   })
   await keyRing.init()
+  const audit = createAuditLog({
+    nodeId: config.nodeId,
+    file: config.auditFile,
+    ...(options.auditStream ? { stream: options.auditStream } : {}),
+  })
   const live = createLivePolicy({
     store,
     maxStalenessMs: config.maxStalenessMs,
     logger: logger.child({ module: 'policy' }),
     onLag: (ms) => metrics.applyLag(ms),
+    onLoss: config.storeLoss,
+    // An emptied store forgot who the deployment is too: record it again before restoring.
+    reclaim: async () => void (await store.claimDeployment({ ...identity, issuer: config.issuer })),
+    heldKeys: () => keyRing.held(),
+    actor: `node:${config.nodeId}`,
+    hooks: {
+      lost: (reason) => metrics.storeLoss(reason),
+      recovered: (how) => metrics.storeRecovered(how),
+      restored(record) {
+        audit.adminChange({
+          actor: record.actor,
+          change: 'store.restored',
+          target: `${record.revocations} revocations, ${record.keys} keys`,
+          versionBefore: record.versionBefore,
+          versionAfter: record.versionAfter,
+        })
+      },
+    },
   })
   const registry = createSessionRegistry()
   const metrics = createMetrics(
@@ -112,13 +180,16 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
       policyVersion: () => live.current().version,
       sinceContactMs: () => live.sinceContactMs(),
       stale: () => live.isStale(),
+      storeReset: () => live.failure()?.code === 'store_reset',
       liveSessions: () => registry.size,
+      ...(storeHealth ? { storeHealth } : {}),
     },
     config.nodeId,
   )
   await live.start()
   live.on('update', (update) => {
-    if (update.entry?.change.type === 'keys.rotated') {
+    // A rotation, or a whole new document (a restore may have written keys back): re-read keys.
+    if (update.entry?.change.type === 'keys.rotated' || update.affected.all) {
       keyRing.reload().catch((err) => logger.error({ err }, 'key ring reload failed'))
     }
   })
@@ -147,15 +218,11 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
       return live.current().revocation(p) !== null
     },
   })
-  const audit = createAuditLog({
-    nodeId: config.nodeId,
-    file: config.auditFile,
-    ...(options.auditStream ? { stream: options.auditStream } : {}),
-  })
   const authorizer = createAuthorizer({ verifier, live, audit, metrics })
 
   const deps: ApiDeps = {
     apiKey: config.apiKey,
+    apiKeySha256,
     issuer: config.issuer,
     store,
     live,
@@ -173,6 +240,7 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
   router.use(sessionRoutes(deps))
   router.use(policyRoutes(deps))
   router.use(decisionRoutes(deps))
+  router.use(storeRoutes({ ...deps, storeLoss: config.storeLoss }))
   router.use('/v1', (_req, res) => sendError(res, 'not_found', 'no such API endpoint'))
   router.use(bodyErrors)
   router.use(function apiErrors(err: unknown, _req, res, _next: express.NextFunction) {
@@ -194,6 +262,7 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     audit,
     logger,
     registry,
+    sharedApiKeyFrom: sharedKeyFrom,
     async close() {
       await live.stop()
       await audit.flush()
@@ -201,3 +270,5 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     },
   }
 }
+
+const sha256Hex = (value: string): string => createHash('sha256').update(value).digest('hex')

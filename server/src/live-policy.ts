@@ -3,7 +3,15 @@ import type { Logger } from 'pino'
 import { VigilError } from '@vigil/client/protocol'
 import { affectedBy, applyChange, type Affected } from './policy/changes.js'
 import { compilePolicy, type CompiledPolicy } from './policy/index.js'
-import type { LogEntry, PolicyStore, TailEvent } from './store/types.js'
+import { createRecovery, type RecoveryHooks, type RestoreOutcome } from './store-recovery.js'
+import {
+  describeTrouble,
+  judge,
+  type HeldKeys,
+  type LossMode,
+  type Trouble,
+} from './store-trust.js'
+import type { LogEntry, PolicyStore, Snapshot, StoreHead, TailEvent } from './store/types.js'
 
 /** One step of this node's policy, as the realtime layer needs it to re-decide live sessions. */
 export interface PolicyUpdate {
@@ -24,21 +32,44 @@ export interface LivePolicyOptions {
   /** Observes each applied update's store→node lag, in ms (metrics). */
   onLag?: (ms: number) => void
   now?: () => number
+  /** When the store lost acknowledged state: deny until an operator restores, or restore. @default 'restore' */
+  onLoss?: LossMode
+  /** The signing keys this node holds (a restore writes back those the store lost). */
+  heldKeys?: () => HeldKeys
+  /** Told when the store is found to have lost state, and when the node recovers. */
+  hooks?: RecoveryHooks
+  /** Who a restore is written as in the change log and audit log. @default 'node' */
+  actor?: string
+  /** Run before each recovery round: writes back what else the store forgot (the deployment). */
+  reclaim?: () => Promise<void>
+}
+
+/** Why this node denies everything right now. */
+export interface Failure {
+  code: 'policy_stale' | 'store_reset'
+  message: string
 }
 
 export interface LivePolicy {
   start(): Promise<void>
   /** The compiled policy this node decides with right now. */
   current(): CompiledPolicy
-  /** Milliseconds since the store last answered this node's tail. */
+  /** The store history this node has followed up to now. */
+  head(): StoreHead
+  /** Milliseconds since the store last answered this node. */
   sinceContactMs(): number
   /** True when the node has not heard from the store within the staleness bound. */
   isStale(): boolean
+  /** Why the node fails closed (`store_reset` after a loss, `policy_stale`), or null. */
+  failure(): Failure | null
   /**
    * Strong consistency: resolves once this node's policy is at least the store's current version
-   * (one Redis read). Throws `policy_stale` if it cannot catch up within the staleness bound.
+   * (one Redis read). Throws `policy_stale` if it cannot catch up within the staleness bound, and
+   * `store_reset` when the store no longer holds the history this node followed.
    */
   ensureFresh(): Promise<void>
+  /** Writes what the store lost back from this node's copy (in `restore` mode it does so itself). */
+  restore(actor: string): Promise<RestoreOutcome>
   on(event: 'update', listener: (update: PolicyUpdate) => void): void
   off(event: 'update', listener: (update: PolicyUpdate) => void): void
   stop(): Promise<void>
@@ -46,7 +77,9 @@ export interface LivePolicy {
 
 /**
  * This node's live copy of the central policy: loaded once, then advanced by tailing the store's
- * change log, so a change reaches every node within milliseconds and none is ever missed.
+ * change log, so a change reaches every node within milliseconds and none is ever missed. Every
+ * entry must chain to the one before it; a store that was emptied, rolled back or diverged puts
+ * the node in `store_reset` (deny everything) until what it lost is back (store-recovery.ts).
  *
  * @example
  * ```ts
@@ -62,8 +95,10 @@ export function createLivePolicy(options: LivePolicyOptions): LivePolicy {
   events.setMaxListeners(0)
   const controller = new AbortController()
   let compiled: CompiledPolicy | null = null
+  let mine: StoreHead = { epoch: '', version: 0, head: '' }
   let lastContact = now()
   let loop: Promise<void> | null = null
+  let trouble: Trouble | null = null
 
   function install(update: PolicyUpdate): void {
     compiled = update.after
@@ -71,16 +106,42 @@ export function createLivePolicy(options: LivePolicyOptions): LivePolicy {
     events.emit('update', update)
   }
 
-  function onEvent(event: TailEvent): void {
-    const before = compiled!
+  /** Replaces the whole document (start, resync, recovery): every live session is re-decided. */
+  function installSnapshot(snap: Snapshot, at = now()): void {
+    mine = { epoch: snap.epoch, version: snap.version, head: snap.head }
+    const before = compiled
+    const after = compilePolicy(snap.policy, snap.version)
+    if (!before) compiled = after
+    else install({ before, after, affected: { all: true }, at })
+  }
+
+  const recovery = createRecovery({
+    store,
+    logger,
+    now,
+    mode: options.onLoss ?? 'restore',
+    actor: options.actor ?? 'node',
+    heldKeys: options.heldKeys ?? (() => ({ keys: [], currentKid: null })),
+    hooks: options.hooks ?? {},
+    signal: controller.signal,
+    installSnapshot,
+    contact: () => void (lastContact = now()),
+    reclaim: options.reclaim ?? (() => Promise.resolve()),
+  })
+
+  /** Applies one tail event; returns why the history no longer holds, or null. */
+  function onEvent(event: TailEvent): Trouble['reason'] | null {
+    const reason = judge(mine, event)
+    if (reason) return reason
+    if (event.kind === 'head') return null
     if (event.kind === 'resync') {
-      const after = compilePolicy(event.policy, event.version)
       logger.warn({ version: event.version }, 'policy resynced from the full document')
-      install({ before, after, affected: { all: true }, at: event.at })
-      return
+      installSnapshot(event, event.at)
+      return null
     }
+    const before = compiled!
     const { entry } = event
-    if (entry.version <= before.version) return
+    if (entry.version <= mine.version) return null
     const next = applyChange(before.policy, entry.change, entry.at)
     if (!next.ok) {
       // The writer validated this change against the same document; disagreeing means our copy
@@ -88,6 +149,7 @@ export function createLivePolicy(options: LivePolicyOptions): LivePolicy {
       logger.error({ version: entry.version, code: next.code }, 'change did not apply; reloading')
       throw new VigilError('invalid_policy', 'change log entry did not apply')
     }
+    mine = { epoch: mine.epoch, version: entry.version, head: entry.hash }
     const after = compilePolicy(next.policy, entry.version, before)
     install({
       before,
@@ -96,18 +158,24 @@ export function createLivePolicy(options: LivePolicyOptions): LivePolicy {
       affected: affectedBy(entry.change, before.policy),
       at: entry.at,
     })
+    return null
   }
 
   async function follow(): Promise<void> {
     while (!controller.signal.aborted) {
       try {
-        const iterator = store.tail(compiled!.version, {
+        let lost: Trouble['reason'] | null = null
+        const iterator = store.tail(mine.version, {
           signal: controller.signal,
           onContact: (at) => {
             lastContact = at
           },
         })
-        for await (const event of iterator) onEvent(event)
+        for await (const event of iterator) {
+          lost = onEvent(event)
+          if (lost) break
+        }
+        if (lost) await recover(lost)
       } catch (err) {
         if (controller.signal.aborted) return
         logger.error({ err }, 'policy tail failed; reloading from the store')
@@ -116,15 +184,28 @@ export function createLivePolicy(options: LivePolicyOptions): LivePolicy {
     }
   }
 
+  async function recover(reason: Trouble['reason']): Promise<void> {
+    const observed = await store.head().catch(() => null)
+    trouble = {
+      reason,
+      since: now(),
+      observed,
+      known: { policy: compiled!.policy, head: mine, keys: recovery.heldKeys() },
+    }
+    logger.error(
+      { reason, known: mine, observed },
+      `${describeTrouble(trouble)}; denying everything (store_reset) until what was lost is back`,
+    )
+    options.hooks?.lost?.(reason)
+    await recovery.run(trouble)
+    trouble = null
+  }
+
   async function reload(): Promise<void> {
     const snap = await store.load()
-    const before = compiled!
-    install({
-      before,
-      after: compilePolicy(snap.policy, snap.version),
-      affected: { all: true },
-      at: now(),
-    })
+    const reason = judge(mine, { kind: 'resync', ...snap, at: now() })
+    if (reason) return recover(reason)
+    installSnapshot(snap)
   }
 
   function isStale(): boolean {
@@ -150,23 +231,45 @@ export function createLivePolicy(options: LivePolicyOptions): LivePolicy {
   )
   watchdog.unref()
 
+  function failure(): Failure | null {
+    if (trouble) return { code: 'store_reset', message: describeTrouble(trouble) }
+    if (isStale()) {
+      return {
+        code: 'policy_stale',
+        message: `no contact with the policy store for ${now() - lastContact} ms`,
+      }
+    }
+    return null
+  }
+
   return {
     async start() {
       const snap = await store.load()
-      compiled = compilePolicy(snap.policy, snap.version)
+      installSnapshot(snap)
       lastContact = now()
-      logger.info({ version: snap.version, store: store.kind }, 'policy loaded')
+      logger.info({ version: snap.version, epoch: snap.epoch, store: store.kind }, 'policy loaded')
       loop = follow()
     },
     current() {
       if (!compiled) throw new TypeError('LivePolicy.start() has not completed')
       return compiled
     },
+    head: () => mine,
     sinceContactMs: () => now() - lastContact,
     isStale,
+    failure,
     async ensureFresh() {
-      const target = await store.version()
+      if (trouble) throw new VigilError('store_reset', describeTrouble(trouble))
+      const head = await store.head()
       lastContact = now()
+      const reason = judge(mine, { kind: 'head', head })
+      if (reason) {
+        throw new VigilError(
+          'store_reset',
+          'the store no longer holds the history this node followed',
+        )
+      }
+      const target = head!.version
       if (compiled!.version >= target) return
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {
@@ -182,6 +285,7 @@ export function createLivePolicy(options: LivePolicyOptions): LivePolicy {
         events.on('update', check)
       })
     },
+    restore: (actor) => recovery.requestRestore(actor),
     on: (event, listener) => void events.on(event, listener),
     off: (event, listener) => void events.off(event, listener),
     async stop() {

@@ -35,7 +35,14 @@ async function serve(): Promise<void> {
     process.exit(1)
   }
   logger.info({ url: node.url, store: node.enforcer.store.kind }, `vigil listening on ${node.url}`)
-  if (config.apiKeyGenerated) {
+  const sharedFrom = node.enforcer.sharedApiKeyFrom
+  if (sharedFrom) {
+    // Another node on this store generated the deployment's development key: use that one.
+    process.stderr.write(
+      `\nVIGIL_API_KEY: this store's development key was generated and printed by node ` +
+        `${sharedFrom}; use that key here too (or set VIGIL_API_KEY on every node)\n\n`,
+    )
+  } else if (config.apiKeyGenerated) {
     // Shown once, on the terminal only, so a developer can call the API; never logged.
     process.stderr.write(`\nVIGIL_API_KEY (generated for this run): ${config.apiKey}\n\n`)
   }

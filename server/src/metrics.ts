@@ -1,11 +1,16 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { createLatencyHistogram } from './latency-histogram.js'
+import type { StoreHealth } from './store/store-health.js'
 
 export interface MetricsSources {
   policyVersion: () => number
   sinceContactMs: () => number
   stale: () => boolean
+  /** True while the node fails closed because the store lost acknowledged state. */
+  storeReset?: () => boolean
   liveSessions: () => number
+  /** The store connection: up now, outages so far, changes `WAIT` did not confirm in time. */
+  storeHealth?: Pick<StoreHealth, 'up' | 'outages' | 'unconfirmedWrites'>
 }
 
 export interface Metrics {
@@ -18,6 +23,10 @@ export interface Metrics {
   staleDenial(transport: string): void
   /** Counts an exception thrown by an app's handler, caught so it cannot end the process. */
   handlerError(transport: string): void
+  /** Counts a store found emptied, rolled back or diverged. */
+  storeLoss(reason: string): void
+  /** Counts a way out of `store_reset`: converged to the store, or restored it. */
+  storeRecovered(how: string): void
 }
 
 /**
@@ -82,6 +91,30 @@ export function createMetrics(sources: MetricsSources, nodeId: string): Metrics 
     registers: [registry],
   })
   for (const transport of ['http', 'socket']) handlerErrors.inc({ transport }, 0)
+  const losses = new Counter({
+    name: 'vigil_store_losses_total',
+    help: 'Times this node found the store emptied, rolled back or diverged (store_reset).',
+    labelNames: ['reason'],
+    registers: [registry],
+  })
+  for (const reason of ['epoch_missing', 'epoch_changed', 'version_back', 'chain_broken']) {
+    losses.inc({ reason }, 0)
+  }
+  const recoveries = new Counter({
+    name: 'vigil_store_recoveries_total',
+    help: 'Ways out of store_reset: converged to the store, or restored what it lost.',
+    labelNames: ['how'],
+    registers: [registry],
+  })
+  for (const how of ['converged', 'restored']) recoveries.inc({ how }, 0)
+  new Gauge({
+    name: 'vigil_store_reset',
+    help: '1 while this node denies everything because the store lost acknowledged state.',
+    registers: [registry],
+    collect() {
+      this.set(sources.storeReset?.() ? 1 : 0)
+    },
+  })
   new Gauge({
     name: 'vigil_policy_version',
     help: 'The policy version this node decides with.',
@@ -114,6 +147,41 @@ export function createMetrics(sources: MetricsSources, nodeId: string): Metrics 
       this.set(sources.liveSessions())
     },
   })
+  const health = sources.storeHealth
+  if (health) {
+    new Gauge({
+      name: 'vigil_store_up',
+      help: "1 while this node's connection to the store is up (0 during an outage or failover).",
+      registers: [registry],
+      collect() {
+        this.set(health.up() ? 1 : 0)
+      },
+    })
+    // Counted by the store's connection as it happens; handed over at scrape time.
+    const counted = (name: string, help: string, read: () => number): void => {
+      let reported = 0
+      new Counter({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          const now = read()
+          this.inc(now - reported)
+          reported = now
+        },
+      })
+    }
+    counted(
+      'vigil_store_outages_total',
+      "Times this node's connection to the store went down.",
+      health.outages,
+    )
+    counted(
+      'vigil_store_unconfirmed_writes_total',
+      'Changes committed on the primary but not confirmed by VIGIL_REDIS_WAIT_REPLICAS replicas in time (answered store_unavailable, applied: true).',
+      health.unconfirmedWrites,
+    )
+  }
   return {
     registry,
     decision(transport, result, durationUs) {
@@ -130,5 +198,7 @@ export function createMetrics(sources: MetricsSources, nodeId: string): Metrics 
     applyLag: (ms) => lag.observe(ms / 1000),
     staleDenial: (transport) => stale.inc({ transport }),
     handlerError: (transport) => handlerErrors.inc({ transport }),
+    storeLoss: (reason) => losses.inc({ reason }),
+    storeRecovered: (how) => recoveries.inc({ how }),
   }
 }

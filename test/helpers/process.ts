@@ -30,6 +30,8 @@ export interface NodeProcess {
   child: ChildProcess
   /** Every stdout line so far (JSON log lines). */
   lines: string[]
+  /** Everything written to stderr so far (what the bin prints for a human, once). */
+  stderr(): string
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
@@ -63,6 +65,7 @@ export async function startProcess(
     url,
     child,
     lines,
+    stderr: () => stderr,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode !== null) return child.exitCode
       child.kill(signal)

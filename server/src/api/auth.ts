@@ -20,9 +20,17 @@ const digest = (value: string): Buffer => createHash('sha256').update(value).dig
  * router.put('/v1/policy', requireAdmin({ apiKey, authorizer }), putPolicy)
  * ```
  */
-export function requireAdmin(options: { apiKey: string; authorizer: Authorizer }): RequestHandler {
+export function requireAdmin(options: {
+  apiKey: string
+  /** Hex SHA-256 of the key to accept instead (the deployment's shared development key). */
+  apiKeySha256?: string | undefined
+  authorizer: Authorizer
+}): RequestHandler {
   if (options.apiKey.length < 16) throw new TypeError('apiKey must be at least 16 characters')
-  const expected = digest(options.apiKey)
+  const expected = options.apiKeySha256
+    ? Buffer.from(options.apiKeySha256, 'hex')
+    : digest(options.apiKey)
+  if (expected.length !== 32) throw new TypeError('apiKeySha256 must be a hex SHA-256')
   const keyId = `apikey:${expected.toString('hex').slice(0, 8)}`
   return async function requireAdmin(req, res, next) {
     const presented = bearerToken(req)

@@ -16,6 +16,8 @@ export interface SessionDirectory {
 /** Everything the API routes need, composed once by `createEnforcer`. */
 export interface ApiDeps {
   apiKey: string
+  /** Accept the key with this hex SHA-256 instead: the deployment's shared development key. */
+  apiKeySha256?: string | undefined
   issuer: string
   store: PolicyStore
   live: LivePolicy

@@ -2,15 +2,19 @@ import { Router } from 'express'
 import { z } from 'zod'
 import { bearerToken } from '../http/bearer.js'
 import { sendError, sendThrown } from '../http/errors.js'
-import { isSubjectKey } from '../policy/index.js'
-import { Name } from '../policy/schema.js'
+import { ISSUER_SEPARATOR, isSubjectKey } from '../policy/index.js'
+import { Subject } from '../policy/schema.js'
 import { checkCustomClaims } from '../tokens/index.js'
 import { requireAdmin } from './auth.js'
 import { body, validate } from './body.js'
 import type { ApiDeps } from './deps.js'
 
 const SessionBody = z.strictObject({
-  sub: Name,
+  // `|` joins an external issuer and its subject (`https://idp.example|dave`): a local subject
+  // holding one could pose as that issuer's user.
+  sub: Subject.refine((sub) => !sub.includes(ISSUER_SEPARATOR), {
+    message: `must not contain ${ISSUER_SEPARATOR}, which marks an external issuer's subject`,
+  }),
   claims: z.record(z.string(), z.unknown()).optional(),
 })
 
@@ -33,6 +37,9 @@ export function sessionRoutes(deps: ApiDeps): Router {
   router.post('/v1/sessions', admin, body(), async (req, res) => {
     const input = validate(res, SessionBody, req.body)
     if (!input) return
+    // Minting while the store lost state could hand a session to a subject it forgot was revoked.
+    const failure = deps.live.failure()
+    if (failure) return sendError(res, failure.code, failure.message)
     const claims = checkCustomClaims(input.claims)
     if (!claims.ok) {
       const path = claims.path === '(root)' ? 'claims' : `claims.${claims.path}`

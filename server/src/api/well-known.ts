@@ -32,14 +32,9 @@ export function wellKnownRoutes(deps: ApiDeps): Router {
   router.get('/readyz', (_req, res) => {
     const version = deps.live.current().version
     const sinceContactMs = deps.live.sinceContactMs()
-    if (deps.live.isStale()) {
-      return res.status(503).json({
-        error: {
-          code: 'policy_stale',
-          message: `no contact with the policy store for ${sinceContactMs} ms`,
-        },
-        version,
-      })
+    const failure = deps.live.failure()
+    if (failure) {
+      return res.status(503).json({ error: failure, version, sinceContactMs })
     }
     res.json({ status: 'ready', version, sinceContactMs, store: deps.store.kind })
   })

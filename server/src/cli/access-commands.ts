@@ -116,3 +116,41 @@ export async function keys(inv: Invocation, ctx: CommandContext): Promise<void> 
   const result = await ctx.api.call<Applied>('POST', '/v1/keys/rotate')
   ctx.print(result, `rotated the signing key (policy version ${result.version})`)
 }
+
+interface StoreStatus {
+  kind: string
+  mode: string
+  status: string
+  failure?: { code: string; message: string }
+  node: { epoch: string; version: number }
+  store: { epoch: string; version: number } | null | 'unreachable'
+}
+
+type RestoreAnswer = { restored: boolean; version: number; revocations: number; keys: number }
+
+/** `vigil store status` and `vigil store restore`: the by-hand way out of `store_reset`. */
+export async function store(inv: Invocation, ctx: CommandContext): Promise<void> {
+  if (inv.args.length > 0) throw new UsageError(`store ${inv.action}: unexpected "${inv.args[0]}"`)
+  if (inv.action === 'status') {
+    const s = await ctx.api.call<StoreStatus>('GET', '/v1/store')
+    const seen =
+      typeof s.store === 'string'
+        ? s.store
+        : s.store === null
+          ? 'no epoch (emptied)'
+          : `epoch ${s.store.epoch} version ${s.store.version}`
+    const lines = [
+      `status  ${s.status}${s.failure ? ` — ${s.failure.message}` : ''}`,
+      `node    epoch ${s.node.epoch} version ${s.node.version}`,
+      `store   ${seen} (${s.kind}, on loss: ${s.mode})`,
+    ]
+    return ctx.print(s, lines.join('\n'))
+  }
+  const r = await ctx.api.call<RestoreAnswer>('POST', '/v1/store/restore')
+  ctx.print(
+    r,
+    r.restored
+      ? `restored ${r.revocations} revocations and ${r.keys} keys (policy version ${r.version})`
+      : `nothing to restore: the store holds everything this node knew (version ${r.version})`,
+  )
+}

@@ -18,6 +18,8 @@ Commands:
   policy put <file.json | ->         replace the policy document [--if-match <version>]
   sessions                           list live sessions across all nodes
   keys rotate                        start signing with a new key
+  store status                       the store's epoch and version, and whether this node trusts it
+  store restore                      write back what the store lost, from this node's copy
 
 Options:
   --json         print the API's JSON answer as it is
@@ -60,6 +62,7 @@ const COMMANDS: Record<string, { actions?: string[]; options: Options }> = {
   policy: { actions: ['get', 'put'], options: { 'if-match': { type: 'string' } } },
   sessions: { options: {} },
   keys: { actions: ['rotate'], options: {} },
+  store: { actions: ['status', 'restore'], options: {} },
   help: { options: {} },
 }
 

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import { keys, lift, revoke, roles, sessions } from './access-commands.js'
+import { keys, lift, revoke, roles, sessions, store } from './access-commands.js'
 import { CliFailure, createAdminApi } from './api-client.js'
 import { USAGE, UsageError, parseInvocation } from './args.js'
 import type { Command, CommandContext } from './context.js'
@@ -22,7 +22,7 @@ const processIo: CliIo = {
   },
 }
 
-const COMMANDS: Record<string, Command> = { revoke, lift, roles, policy, sessions, keys }
+const COMMANDS: Record<string, Command> = { revoke, lift, roles, policy, sessions, keys, store }
 
 /**
  * The admin CLI on the `vigil` bin: parses the command line, calls the enforcer's HTTP API with

@@ -20,8 +20,10 @@ export const STATUS: Readonly<Record<ErrorCode, number>> = {
   policy_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,
+  too_many_sockets: 429,
   internal: 500,
   policy_stale: 503,
+  store_reset: 503,
   store_unavailable: 503,
   closed: 503,
 }

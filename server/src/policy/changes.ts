@@ -109,7 +109,8 @@ export function applyChange(policy: Policy, change: Change, nowMs: number): Chan
       if (revocations === null) return notFound('none of the listed revocations has expired')
       return { ok: true, policy: { ...policy, revocations } }
     }
-    case 'policy.replace': {
+    case 'policy.replace':
+    case 'store.restored': {
       const parsed = PolicySchema.safeParse(change.policy)
       if (!parsed.success) {
         return invalid('the policy document is invalid', formatIssues(parsed.error))
@@ -172,6 +173,7 @@ export function affectedBy(change: Change, before: Policy): Affected {
       else out.principals.push(change.target.subject)
       break
     case 'policy.replace':
+    case 'store.restored':
       return { all: true }
     case 'revoke.prune': // only revocations no token can still use: nobody is affected
     case 'keys.rotated':

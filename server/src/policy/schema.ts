@@ -8,17 +8,69 @@ import { z } from 'zod'
 
 const MAX_NAME = 200
 const MAX_PATTERN = 512
+/** Longest subject key: room for a 256-character `sub` qualified by its issuer's URL. */
+export const MAX_SUBJECT = 512
 
 /**
- * A role name, subject, session id or rule id: no whitespace, no glob, and none of the names
- * JavaScript objects inherit (`__proto__`, `constructor`…), which would alias prototype members.
+ * Control (Cc), format (Cf: zero-width, bidi overrides) and lone surrogate (Cs) code points: they
+ * drive terminals, hide in plain sight or do not survive UTF-8, so no name or text may hold one.
+ */
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}]/u
+const PRINTABLE_MESSAGE = 'must not contain control or format characters'
+
+/** The names plain objects inherit (`__proto__`, `constructor`, `toString`…). */
+const isInherited = (name: string): boolean => name in Object.prototype
+
+/** Runs of non-space characters joined by single spaces: no other whitespace, none at the ends. */
+const SPACED_WORDS = /^[^\s*]+(?: [^\s*]+)*$/
+
+/**
+ * Why `value` cannot be a subject key, or `undefined` when it can. The one rule for subjects,
+ * applied where a token is verified (its `sub`, qualified by a trusted issuer's URL) and in every
+ * API body that names one, so whatever can sign in can also be bound and revoked by name: 1–512
+ * characters, no control or format characters, no `*`, no whitespace but single spaces between
+ * words, and not a name objects inherit.
+ *
+ * @example
+ * ```ts
+ * subjectProblem('alice smith') // undefined
+ * subjectProblem('toString') // 'is a reserved name'
+ * ```
+ */
+export function subjectProblem(value: string): string | undefined {
+  if (value.length === 0 || value.length > MAX_SUBJECT) {
+    return `must be 1 to ${MAX_SUBJECT} characters`
+  }
+  if (UNPRINTABLE.test(value)) return PRINTABLE_MESSAGE
+  if (!SPACED_WORDS.test(value)) {
+    return 'must not contain * or whitespace other than single spaces between words'
+  }
+  if (isInherited(value)) return 'is a reserved name'
+  return undefined
+}
+
+/**
+ * A role name, session id, token id or rule id: no whitespace, no glob, no control or format
+ * characters, and none of the names JavaScript objects inherit (`__proto__`, `constructor`…),
+ * which would alias prototype members.
  */
 export const Name = z
   .string()
   .min(1)
   .max(MAX_NAME)
   .regex(/^[^\s*]+$/, 'must not contain whitespace or *')
-  .refine((name) => !(name in Object.prototype), 'is a reserved name')
+  .refine((name) => !UNPRINTABLE.test(name), PRINTABLE_MESSAGE)
+  .refine((name) => !isInherited(name), 'is a reserved name')
+
+/**
+ * A subject key: a local subject (`alice`), an external one qualified by its issuer
+ * (`https://idp.example|dave`) or a claim-derived group (`group:eng`, `https://idp.example|group:eng`).
+ * See `subjectProblem` for the rule.
+ */
+export const Subject = z.string().superRefine((value, ctx) => {
+  const problem = subjectProblem(value)
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem })
+})
 
 /** A pattern over actions, resources or principal keys; `*` matches any run of characters. */
 export const Pattern = z
@@ -26,17 +78,52 @@ export const Pattern = z
   .min(1)
   .max(MAX_PATTERN)
   .regex(/^\S+$/, 'must not contain whitespace')
+  .refine((pattern) => !UNPRINTABLE.test(pattern), PRINTABLE_MESSAGE)
+
+/** A pattern over subject keys: a subject (spaces included) or a glob of them. */
+const SubjectPattern = z
+  .string()
+  .min(1)
+  .max(MAX_SUBJECT)
+  .regex(/^\S+(?: \S+)*$/, 'must not contain whitespace other than single spaces between words')
+  .refine((pattern) => !UNPRINTABLE.test(pattern), PRINTABLE_MESSAGE)
+
+/** Human text (descriptions, revocation reasons): printable, since consoles and CLIs show it. */
+const Text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((text) => !UNPRINTABLE.test(text), PRINTABLE_MESSAGE)
 
 const ClaimName = z
   .string()
   .min(1)
   .max(100)
   .regex(/^[A-Za-z_][\w.-]*$/, 'must be a claim name')
+  .refine((name) => !isInherited(name), 'is a reserved name')
+
+/**
+ * A record whose own `__proto__` key is refused, not dropped. zod's record skips that key, and
+ * JSON.parse keeps it as an own key, so `{"__proto__": […]}` would otherwise parse as `{}` — for
+ * a rule's `when`, an unconditional rule. Other inherited names reach the key schema, which
+ * refuses them.
+ */
+function ownRecord<K extends z.core.$ZodRecordKey, V extends z.ZodType>(key: K, value: V) {
+  const record = z.record(key, value)
+  return z
+    .unknown()
+    .superRefine((raw, ctx) => {
+      if (typeof raw === 'object' && raw !== null && Object.hasOwn(raw, '__proto__')) {
+        ctx.addIssue({ code: 'custom', path: ['__proto__'], message: 'is a reserved name' })
+      }
+    })
+    .pipe(record) as unknown as z.ZodType<z.output<typeof record>, z.input<typeof record>>
+}
 
 export const PermissionSchema = z.strictObject({ action: Pattern, resource: Pattern })
 
 export const RoleSchema = z.strictObject({
-  description: z.string().max(500).optional(),
+  description: Text(500).optional(),
   permissions: z.array(PermissionSchema).max(10_000),
 })
 
@@ -48,14 +135,18 @@ export const RoleSchema = z.strictObject({
 export const RuleSchema = z.strictObject({
   id: Name,
   effect: z.enum(['allow', 'deny']),
-  description: z.string().max(500).optional(),
-  subjects: z.array(Pattern).min(1).max(1000),
+  description: Text(500).optional(),
+  subjects: z.array(SubjectPattern).min(1).max(1000),
   actions: z.array(Pattern).min(1).max(1000),
   resources: z.array(Pattern).min(1).max(1000),
-  when: z.record(ClaimName, z.array(z.string().max(MAX_NAME)).min(1).max(100)).optional(),
+  /** At least one condition: an empty `when` would silently make the rule unconditional. */
+  when: ownRecord(ClaimName, z.array(Text(MAX_NAME)).min(1).max(100))
+    .refine((when) => Object.keys(when).length > 0, 'must hold at least one condition')
+    .optional(),
 })
 
-const Reason = z.string().min(1).max(500)
+/** Why something was revoked, as the admin said it. */
+export const Reason = Text(500).min(1)
 const EpochMs = z.number().int().nonnegative()
 const EpochSeconds = z.number().int().nonnegative()
 /** Most ids one `revoke.prune` change lists per section: the pruner's batch. */
@@ -64,7 +155,7 @@ export const PRUNE_BATCH = 1000
 const RevocationEntry = z.strictObject({ reason: Reason, at: EpochMs })
 
 export const RevocationsSchema = z.strictObject({
-  subjects: z.record(Name, RevocationEntry).default({}),
+  subjects: z.record(Subject, RevocationEntry).default({}),
   /**
    * By session id; `until` (epoch seconds) is when no token of the session can still be valid,
    * after which the entry is pruned (see `revoke.prune`). Without `until` it stays until lifted.
@@ -73,14 +164,14 @@ export const RevocationsSchema = z.strictObject({
   /** By token `jti`; `until` is the token's `exp`, after which the entry is pruned. */
   tokens: z.record(Name, RevocationEntry.extend({ until: EpochSeconds.optional() })).default({}),
   /** Every token of the subject whose `iat` is strictly before `before` (epoch seconds). */
-  issuedBefore: z.record(Name, RevocationEntry.extend({ before: EpochSeconds })).default({}),
+  issuedBefore: z.record(Subject, RevocationEntry.extend({ before: EpochSeconds })).default({}),
 })
 
 export const PolicySchema = z
   .strictObject({
-    roles: z.record(Name, RoleSchema).default({}),
+    roles: ownRecord(Name, RoleSchema).default({}),
     /** Principal key (subject or claim-derived group such as `group:contractors`) → role names. */
-    bindings: z.record(Name, z.array(Name).max(1000)).default({}),
+    bindings: ownRecord(Subject, z.array(Name).max(1000)).default({}),
     rules: z.array(RuleSchema).max(100_000).default([]),
     revocations: RevocationsSchema.default({
       subjects: {},
@@ -89,7 +180,7 @@ export const PolicySchema = z
       issuedBefore: {},
     }),
     /** Claim → group prefix: a token claim `groups: ['x']` makes the principal key `group:x`. */
-    groupClaims: z.record(ClaimName, Name).default({ groups: 'group', tenant: 'tenant' }),
+    groupClaims: ownRecord(ClaimName, Name).default({ groups: 'group', tenant: 'tenant' }),
   })
   .superRefine((doc, ctx) => {
     for (const [key, roles] of Object.entries(doc.bindings)) {
@@ -120,10 +211,10 @@ export type Revocations = z.output<typeof RevocationsSchema>
 
 /** What a revocation targets. */
 export const RevokeTargetSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('subject'), subject: Name }),
+  z.strictObject({ kind: z.literal('subject'), subject: Subject }),
   z.strictObject({ kind: z.literal('session'), session: Name, until: EpochSeconds.optional() }),
   z.strictObject({ kind: z.literal('token'), jti: Name, until: EpochSeconds.optional() }),
-  z.strictObject({ kind: z.literal('issued_before'), subject: Name, before: EpochSeconds }),
+  z.strictObject({ kind: z.literal('issued_before'), subject: Subject, before: EpochSeconds }),
 ])
 export type RevokeTarget = z.output<typeof RevokeTargetSchema>
 
@@ -131,7 +222,7 @@ export type RevokeTarget = z.output<typeof RevokeTargetSchema>
 export const ChangeSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('subject.roles'),
-    subject: Name,
+    subject: Subject,
     roles: z.array(Name).max(1000),
   }),
   z.strictObject({ type: z.literal('role.put'), role: Name, definition: RoleSchema }),
@@ -156,6 +247,20 @@ export const ChangeSchema = z.discriminatedUnion('type', [
     type: z.literal('revoke.prune'),
     sessions: z.array(Name).max(PRUNE_BATCH),
     tokens: z.array(Name).max(PRUNE_BATCH),
+  }),
+  /**
+   * Written by a node that found the store had lost acknowledged state (emptied, rolled back):
+   * the whole document as that node knew it, merged with what the store holds now, so nothing
+   * revoked is admitted again. Every node reloads on it. See docs/architecture.md.
+   */
+  z.strictObject({
+    type: z.literal('store.restored'),
+    policy: z.unknown(),
+    from: z.strictObject({
+      epoch: z.string().min(1).max(100),
+      version: z.number().int().nonnegative(),
+      reason: z.enum(['epoch_changed', 'epoch_missing', 'version_back', 'chain_broken']),
+    }),
   }),
 ])
 export type Change = z.output<typeof ChangeSchema>

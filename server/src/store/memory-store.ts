@@ -1,13 +1,15 @@
 import { applyChange, parseChange } from '../policy/changes.js'
+import { chainHash, newEpoch } from './chain.js'
+import { createMemoryRefresh } from './memory-refresh.js'
 import { emptyPolicy, type Change, type Policy } from '../policy/schema.js'
 import type {
+  DeploymentIdentity,
+  StoreHead,
   ApplyOptions,
   ApplyResult,
   LiveSessionInfo,
   LogEntry,
   PolicyStore,
-  RefreshRecord,
-  RotateRefreshResult,
   StoredKey,
   TailEvent,
   TailOptions,
@@ -20,11 +22,6 @@ export interface MemoryStoreOptions {
   logLimit?: number
   /** A quiet tail still reports contact this often, like a Redis tail's XREAD timeout. @default 500 */
   contactIntervalMs?: number
-}
-
-interface RefreshEntry {
-  record: RefreshRecord
-  spent: boolean
 }
 
 /**
@@ -48,12 +45,19 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PolicyStore
 
   let policy: Policy = emptyPolicy()
   let version = 0
+  // A process-local store cannot lose its history, but it keeps the same chain as Redis so
+  // every reader can check one contract (`chain.ts`).
+  const epoch = newEpoch()
+  let head = epoch
+  const headOf = (): StoreHead => ({ epoch, version, head })
+  /** The last version dropped from the front of the log; a reader behind it needs a resync. */
+  let trimmedThrough = 0
+  let deployment: DeploymentIdentity | null = null
   const log: LogEntry[] = []
   const wakers = new Set<() => void>()
   const keys = new Map<string, StoredKey>()
   let currentKid: string | null = null
-  const refresh = new Map<string, RefreshEntry>()
-  const revokedFamilies = new Set<string>()
+  const refresh = createMemoryRefresh()
   let closed = false
   const liveNodes = new Map<string, { expires: number; sessions: Map<string, LiveSessionInfo> }>()
   const liveNode = (node: string, ttlMs: number) => {
@@ -74,33 +78,54 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PolicyStore
         version,
       })
     }
+    const wanted = opts.ifHead
+    if (wanted && (wanted.epoch !== epoch || wanted.head !== head || wanted.version !== version)) {
+      return Promise.resolve({
+        ok: false,
+        code: 'conflict',
+        message: 'the store moved on from the history this change was built on',
+        version,
+      })
+    }
     const at = now()
     const result = applyChange(policy, parsed.change, at)
     if (!result.ok) return Promise.resolve(result)
     const previousVersion = version
     policy = result.policy
-    version += 1
-    const entry: LogEntry = { version, change: parsed.change, at }
+    version = Math.max(version + 1, opts.minVersion ?? 0)
+    const body = JSON.stringify({ change: parsed.change, at, actor: opts.actor })
+    const prev = head
+    head = chainHash(prev, version, body)
+    const entry: LogEntry = { version, change: parsed.change, at, hash: head, prev }
     if (opts.actor !== undefined) entry.actor = opts.actor
     log.push(entry)
-    if (log.length > logLimit) log.splice(0, log.length - logLimit)
+    if (log.length > logLimit) {
+      trimmedThrough = log.splice(0, log.length - logLimit).at(-1)!.version
+    }
     for (const wake of wakers) wake()
-    return Promise.resolve({ ok: true, version, previousVersion, at, policy })
+    return Promise.resolve({ ok: true, version, previousVersion, at, policy, head: headOf() })
   }
 
   async function* tail(fromVersion: number, opts: TailOptions = {}): AsyncGenerator<TailEvent> {
     let last = fromVersion
     while (!closed && !opts.signal?.aborted) {
       opts.onContact?.(now())
-      const first = log[0]
-      if (version < last || (first !== undefined && first.version > last + 1)) {
-        // The reader is ahead of a reset store, or behind the trimmed log: hand it the document.
-        last = version
-        yield { kind: 'resync', version, policy, at: now() }
+      if (version < last) {
+        // The reader claims a history this store never had: let it judge the head.
+        yield { kind: 'head', head: headOf() }
+        await waitForChange(opts.signal)
         continue
       }
-      const start = first === undefined ? 0 : last + 1 - first.version
-      if (start < log.length) {
+      if (last < trimmedThrough) {
+        // Behind the trimmed log: hand the reader the document.
+        last = version
+        yield { kind: 'resync', ...headOf(), policy, at: now() }
+        continue
+      }
+      // Versions may jump (a restore continues above what readers saw), so find by version.
+      const start = firstAfter(last)
+      const first = start === -1 ? undefined : log[start]
+      if (first !== undefined) {
         for (const entry of log.slice(start)) {
           last = entry.version
           yield { kind: 'change', entry }
@@ -108,38 +133,49 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PolicyStore
         }
         continue
       }
-      await waitForChange(opts.signal)
+      if (await waitForChange(opts.signal)) yield { kind: 'head', head: headOf() }
     }
   }
 
-  function waitForChange(signal?: AbortSignal): Promise<void> {
+  /** The index of the first entry after `version` (-1: none); versions ascend, possibly with jumps. */
+  function firstAfter(after: number): number {
+    let lo = 0
+    let hi = log.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (log[mid]!.version > after) hi = mid
+      else lo = mid + 1
+    }
+    return lo < log.length ? lo : -1
+  }
+
+  /** Resolves true when the wait timed out quietly, false when a change (or abort) woke it. */
+  function waitForChange(signal?: AbortSignal): Promise<boolean> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => wake(), contactIntervalMs)
-      const wake = (): void => {
+      const timer = setTimeout(() => wake(true), contactIntervalMs)
+      const wake = (quiet = false): void => {
         clearTimeout(timer)
         wakers.delete(wake)
-        signal?.removeEventListener('abort', wake)
-        resolve()
+        signal?.removeEventListener('abort', onAbort)
+        resolve(quiet)
       }
+      const onAbort = (): void => wake()
       wakers.add(wake)
-      signal?.addEventListener('abort', wake, { once: true })
+      signal?.addEventListener('abort', onAbort, { once: true })
     })
   }
 
   return {
     kind: 'memory',
-    load: () => Promise.resolve({ policy, version }),
+    load: () => Promise.resolve({ ...headOf(), policy }),
     version: () => Promise.resolve(version),
+    head: () => Promise.resolve(headOf()),
     apply,
     tail,
     readLog(fromVersion, toVersion) {
       if (toVersion <= fromVersion) return Promise.resolve([])
-      const first = log[0]
-      if (!first || first.version > fromVersion + 1 || toVersion > version) {
-        return Promise.resolve(null)
-      }
-      const start = fromVersion + 1 - first.version
-      return Promise.resolve(log.slice(start, start + (toVersion - fromVersion)))
+      if (fromVersion < trimmedThrough || toVersion > version) return Promise.resolve(null)
+      return Promise.resolve(log.filter((e) => e.version > fromVersion && e.version <= toVersion))
     },
 
     listKeys: () => Promise.resolve([...keys.values()].map((k) => structuredClone(k))),
@@ -157,6 +193,20 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PolicyStore
       currentKid = key.kid
       return Promise.resolve()
     },
+    claimDeployment(candidate) {
+      deployment ??= structuredClone(candidate)
+      return Promise.resolve(structuredClone(deployment))
+    },
+    restoreKeys(stored, kid) {
+      let written = 0
+      for (const key of stored) {
+        if (keys.has(key.kid)) continue
+        keys.set(key.kid, structuredClone(key))
+        written += 1
+      }
+      if (currentKid === null && kid !== null && keys.has(kid)) currentKid = kid
+      return Promise.resolve(written)
+    },
     pruneKeys(nowMs) {
       for (const [kid, key] of keys) {
         if (key.retireAt !== undefined && key.retireAt <= nowMs && kid !== currentKid) {
@@ -166,35 +216,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PolicyStore
       return Promise.resolve()
     },
 
-    saveRefresh(hash, record) {
-      refresh.set(hash, { record: structuredClone(record), spent: false })
-      return Promise.resolve()
-    },
-    getRefresh(hash) {
-      const entry = refresh.get(hash)
-      return Promise.resolve(entry ? structuredClone(entry.record) : null)
-    },
-    rotateRefresh(oldHash, newHash, nowMs, newExp): Promise<RotateRefreshResult> {
-      const entry = refresh.get(oldHash)
-      if (!entry) return Promise.resolve({ ok: false, reason: 'unknown' })
-      const record = structuredClone(entry.record)
-      if (revokedFamilies.has(record.family)) {
-        return Promise.resolve({ ok: false, reason: 'family_revoked', record })
-      }
-      if (entry.spent) {
-        revokedFamilies.add(record.family)
-        return Promise.resolve({ ok: false, reason: 'reused', record })
-      }
-      if (record.exp <= nowMs) return Promise.resolve({ ok: false, reason: 'expired', record })
-      entry.spent = true
-      const next: RefreshRecord = { ...record, iat: Math.floor(nowMs / 1000), exp: newExp }
-      refresh.set(newHash, { record: structuredClone(next), spent: false })
-      return Promise.resolve({ ok: true, previous: record, next })
-    },
-    revokeFamily(family) {
-      revokedFamilies.add(family)
-      return Promise.resolve()
-    },
+    saveRefresh: refresh.saveRefresh,
+    getRefresh: refresh.getRefresh,
+    rotateRefresh: refresh.rotateRefresh,
+    revokeFamily: refresh.revokeFamily,
 
     putLiveSessions(node, sessions, ttlMs) {
       const entry = liveNode(node, ttlMs)

@@ -1,14 +1,20 @@
 /** Redis key names of one store, all under one hash tag so Lua scripts work on Redis Cluster. */
 export interface RedisKeys {
   version: string
+  /** The store's identity: created with it, gone when Redis is emptied. */
+  epoch: string
+  /** The hash of the latest change-log entry (the epoch while the log is empty). */
+  head: string
+  /** The deployment's identity: issuer and the development API key's hash. */
+  deployment: string
   /** The policy document, one key per section (see `redis-document.ts`). */
   doc: DocumentKeys
   log: string
   keys: string
   currentKid: string
   retirements: string
+  /** One hash per session: its refresh family (see `redis-secrets.ts`). */
   refreshPrefix: string
-  familyPrefix: string
 }
 
 /** Hash keys holding the document: small sections in `meta`, large maps one field per entry. */
@@ -38,6 +44,9 @@ export const DOC_KEY_ORDER = [
 export function redisKeys(prefix = '{vigil}:'): RedisKeys {
   return {
     version: `${prefix}version`,
+    epoch: `${prefix}epoch`,
+    head: `${prefix}head`,
+    deployment: `${prefix}deployment`,
     doc: {
       meta: `${prefix}doc:meta`,
       bindings: `${prefix}doc:bindings`,
@@ -50,7 +59,6 @@ export function redisKeys(prefix = '{vigil}:'): RedisKeys {
     keys: `${prefix}keys`,
     currentKid: `${prefix}keys:current`,
     retirements: `${prefix}keys:retire`,
-    refreshPrefix: `${prefix}rt:`,
-    familyPrefix: `${prefix}rf:`,
+    refreshPrefix: `${prefix}refresh:`,
   }
 }

@@ -1,4 +1,4 @@
-import { Redis, type RedisOptions } from 'ioredis'
+import type { Cluster, Redis, RedisOptions } from 'ioredis'
 import { VigilError } from '@vigil/client/protocol'
 import { applyChange, parseChange } from '../policy/changes.js'
 import { PolicySchema, formatIssues, type Change } from '../policy/schema.js'
@@ -6,22 +6,36 @@ import { createRedisDirectory } from './redis-directory.js'
 import { createRedisSecrets } from './redis-secrets.js'
 import { redisKeys } from './redis-keys.js'
 import { decodeDocument, documentKeys, encodePatch } from './redis-document.js'
-import { APPLY, READ } from './redis-scripts.js'
+import { newEpoch } from './chain.js'
+import { APPLY, INIT_EPOCH, READ, RESTORE_KEYS } from './redis-scripts.js'
 import { decodeEntry, tailRedis } from './redis-tail.js'
+import { createRedisClient, duplicateClient, type RedisTopology } from './redis-connection.js'
+import { createReplicaWait } from './redis-wait.js'
+import { watchStoreHealth, type StoreHealth } from './store-health.js'
 import type {
   ApplyOptions,
   ApplyResult,
+  DeploymentIdentity,
   LogEntry,
   PolicyStore,
   Snapshot,
+  StoreHead,
   TailOptions,
 } from './types.js'
 
 export interface RedisStoreOptions {
-  /** `redis://…` URL; ignored when `client` is given. */
+  /** `redis://…` URL; ignored when `client` or `connection` is given. */
   url?: string
-  /** An existing ioredis client (Sentinel, Cluster-aware setups); the store duplicates it for tails. */
-  client?: Redis
+  /** Where Redis is (URL, Sentinel, Cluster), as `config.redis` says; ignored when `client` is given. */
+  connection?: RedisTopology
+  /** An existing ioredis client (`Redis` or `Cluster`); the store duplicates it for tails. */
+  client?: Redis | Cluster
+  /** Acknowledge a change only once this many replicas hold it (`WAIT`). @default 0 */
+  waitReplicas?: number
+  /** How long `WAIT` may block before the change is answered as unconfirmed. @default 1000 */
+  waitTimeoutMs?: number
+  /** Receives the connection's ups and downs and unconfirmed writes (metrics). */
+  health?: StoreHealth
   /** Key namespace; keep a `{…}` hash tag so all keys share a Cluster slot. @default '{vigil}:' */
   prefix?: string
   /** Approximate change-log length kept in the stream. @default 100_000 */
@@ -48,27 +62,51 @@ const MAX_APPLY_ATTEMPTS = 50
  * ```
  */
 export function createRedisStore(options: RedisStoreOptions): PolicyStore {
-  if (!options.client && !options.url) throw new TypeError('createRedisStore needs url or client')
+  if (!options.client && !options.url && !options.connection) {
+    throw new TypeError('createRedisStore needs url, connection or client')
+  }
   const now = options.now ?? Date.now
   const keys = redisKeys(options.prefix)
   const logMaxLength = options.logMaxLength ?? 100_000
   const blockMs = options.blockMs ?? 1000
   const name = options.connectionName ?? 'vigil'
-  const redis = options.client ?? new Redis(options.url!, baseOptions(name))
+  const waitTimeoutMs = options.waitTimeoutMs ?? 1000
+  const client =
+    options.client ??
+    createRedisClient(options.connection ?? { kind: 'url', url: options.url! }, {
+      ...baseOptions(name),
+      commandTimeout: Math.max(3000, waitTimeoutMs + 1000), // a WAIT may block this long
+    })
+  // A Cluster answers every command this store sends exactly as one server does (all keys share
+  // one slot); the one call that differs, duplicate(), goes through duplicateClient.
+  const redis = client as Redis
   const ownsClient = !options.client
   redis.on('error', () => {}) // reconnects are ioredis's job; callers see failed commands
+  if (options.health) watchStoreHealth(client, keys.version, options.health)
+  const confirmReplicas = createReplicaWait(client, keys.version, {
+    replicas: options.waitReplicas ?? 0,
+    timeoutMs: waitTimeoutMs,
+    onUnconfirmed: () => options.health?.unconfirmedWrite(),
+  })
   const docKeys = documentKeys(keys.doc)
-  redis.defineCommand('vigilApply', { numberOfKeys: 2 + docKeys.length, lua: APPLY })
-  redis.defineCommand('vigilRead', { numberOfKeys: 1 + docKeys.length, lua: READ })
+  redis.defineCommand('vigilApply', { numberOfKeys: 4 + docKeys.length, lua: APPLY })
+  redis.defineCommand('vigilRead', { numberOfKeys: 3 + docKeys.length, lua: READ })
+  redis.defineCommand('vigilInitEpoch', { numberOfKeys: 2, lua: INIT_EPOCH })
+  redis.defineCommand('vigilRestoreKeys', { numberOfKeys: 3, lua: RESTORE_KEYS })
   const tails = new Set<Redis>()
   // The last snapshot this process wrote or read: the next write usually builds on it directly.
   let known: Snapshot | null = null
 
-  async function readSnapshot(conn: Redis = redis): Promise<Snapshot> {
-    const [rawVersion, ...sections] = (await (conn as unknown as VigilCommands).vigilRead(
-      keys.version,
-      ...docKeys,
-    )) as [string, ...string[][]]
+  /** One consistent read of the document and its head; `epoch` is null when the store has none. */
+  async function readRaw(conn: Redis) {
+    const [rawVersion, epoch, head, ...sections] = (await (
+      conn as unknown as VigilCommands
+    ).vigilRead(keys.version, keys.epoch, keys.head, ...docKeys)) as [
+      string,
+      string | null,
+      string | null,
+      ...string[][],
+    ]
     let document: unknown
     try {
       document = decodeDocument(sections)
@@ -83,7 +121,23 @@ export function createRedisStore(options: RedisStoreOptions): PolicyStore {
         details: formatIssues(parsed.error),
       })
     }
-    return { version: Number(rawVersion), policy: parsed.data }
+    return { version: Number(rawVersion), epoch, head, policy: parsed.data }
+  }
+
+  /** The snapshot, creating the store's epoch first when it has none (new or emptied store). */
+  async function readSnapshot(conn: Redis = redis): Promise<Snapshot> {
+    let raw = await readRaw(conn)
+    if (raw.epoch === null || raw.head === null) {
+      await (conn as unknown as VigilCommands).vigilInitEpoch(keys.epoch, keys.head, newEpoch())
+      raw = await readRaw(conn)
+    }
+    return { ...raw, epoch: raw.epoch!, head: raw.head! }
+  }
+
+  async function readHead(conn: Redis = redis): Promise<StoreHead | null> {
+    const [version, epoch, head] = await guard(conn.mget(keys.version, keys.epoch, keys.head))
+    if (!epoch) return null
+    return { version: Number(version ?? 0), epoch, head: head ?? epoch }
   }
 
   async function apply(input: Change, opts: ApplyOptions = {}): Promise<ApplyResult> {
@@ -97,41 +151,61 @@ export function createRedisStore(options: RedisStoreOptions): PolicyStore {
       if (opts.ifVersion !== undefined && base.version !== opts.ifVersion) {
         return conflict(base.version, opts.ifVersion)
       }
+      if (opts.ifHead && !sameHead(base, opts.ifHead)) {
+        if (base === known) base = await guard(readSnapshot())
+        if (!sameHead(base, opts.ifHead)) return movedConflict(base.version)
+      }
       const at = now()
       const result = applyChange(base.policy, parsed.change, at)
       if (!result.ok) return result
       const entry = JSON.stringify({ change: parsed.change, at, actor: opts.actor })
-      const [committed, version] = (await guard(
+      // The script commits only on the exact history `base` was read from (epoch and head hash,
+      // not just the version number: after a rollback the numbers repeat).
+      const [committed, version, head] = (await guard(
         (redis as unknown as VigilCommands).vigilApply(
           keys.version,
           keys.log,
+          keys.head,
+          keys.epoch,
           ...docKeys,
-          base.version,
+          base.head,
           entry,
           logMaxLength,
+          opts.minVersion ?? 0,
           ...encodePatch(base.policy, result.policy),
         ),
-      )) as [number, number]
+      )) as [number, number, string]
       if (committed === 1) {
-        known = { version, policy: result.policy }
-        return { ok: true, version, previousVersion: base.version, at, policy: result.policy }
+        const next: StoreHead = { epoch: base.epoch, version, head }
+        known = { ...next, policy: result.policy }
+        await confirmReplicas(version) // throws store_unavailable, applied: true, when unconfirmed
+        return {
+          ok: true,
+          version,
+          previousVersion: base.version,
+          at,
+          policy: result.policy,
+          head: next,
+        }
       }
       known = null
       if (opts.ifVersion !== undefined) return conflict(version, opts.ifVersion)
+      if (opts.ifHead) return movedConflict(version)
     }
     throw new VigilError('store_unavailable', 'too many concurrent writers; try again')
   }
 
   function tail(fromVersion: number, opts: TailOptions = {}): AsyncIterable<TailEvent> {
-    const connection = redis.duplicate({
+    const connection = duplicateClient(client, {
       ...baseOptions(`${name}-tail`),
       // A blocked XREAD must wait out a reconnect rather than fail after N retries.
       maxRetriesPerRequest: null,
       commandTimeout: undefined,
-    })
+    }) as Redis
     connection.on('error', () => {})
     // A duplicate does not inherit custom commands; the tail reads snapshots on its own connection.
-    connection.defineCommand('vigilRead', { numberOfKeys: 1 + docKeys.length, lua: READ })
+    connection.defineCommand('vigilRead', { numberOfKeys: 3 + docKeys.length, lua: READ })
+    connection.defineCommand('vigilInitEpoch', { numberOfKeys: 2, lua: INIT_EPOCH })
     tails.add(connection)
     connection.once('end', () => tails.delete(connection))
     return tailRedis(fromVersion, {
@@ -141,20 +215,40 @@ export function createRedisStore(options: RedisStoreOptions): PolicyStore {
       blockMs,
       now,
       readSnapshot,
+      readHead,
     })
   }
 
+  /**
+   * Reads the anchor entry `fromVersion` too (or the epoch, from 0) and checks that every entry
+   * chains to the one before: versions may jump (a restore continues above what nodes had seen),
+   * so the chain, not the numbers, tells whether the log still holds the whole story.
+   */
   async function readLog(fromVersion: number, toVersion: number): Promise<LogEntry[] | null> {
     if (toVersion <= fromVersion) return []
-    const raw = await guard(redis.xrange(keys.log, `${fromVersion + 1}-0`, `${toVersion}-0`))
+    const [raw, epoch] = await guard(
+      Promise.all([
+        redis.xrange(keys.log, fromVersion > 0 ? `${fromVersion}-0` : '-', `${toVersion}-0`),
+        redis.get(keys.epoch),
+      ]),
+    )
     const entries: LogEntry[] = []
+    let prev: string | null = fromVersion > 0 ? null : epoch
     for (const [id, fields] of raw) {
       const entry = decodeEntry(Number.parseInt(id, 10), fields)
-      // A gap or an undecodable entry means the log cannot tell the whole story.
-      if (!entry || entry.version !== fromVersion + 1 + entries.length) return null
+      if (!entry) return null
+      if (prev === null && entry.version === fromVersion) {
+        prev = entry.hash
+        continue
+      }
+      // Without the anchor (trimmed just past it) only the next version proves continuity.
+      if (prev === null ? entry.version !== fromVersion + 1 : entry.prev !== prev) return null
+      prev = entry.hash
       entries.push(entry)
     }
-    return entries.length === toVersion - fromVersion ? entries : null
+    if (prev === null) return null
+    const head = await guard(redis.get(keys.version))
+    return toVersion <= Number(head ?? 0) ? entries : null
   }
 
   return {
@@ -162,9 +256,35 @@ export function createRedisStore(options: RedisStoreOptions): PolicyStore {
     readLog,
     load: () => guard(readSnapshot()),
     version: async () => Number((await guard(redis.get(keys.version))) ?? 0),
+    head: () => readHead(),
     apply,
     tail,
     ...createRedisSecrets(redis, keys, guard),
+    async claimDeployment(candidate) {
+      const fields = Object.entries(candidate).filter(([, v]) => v !== undefined)
+      const m = redis.multi()
+      for (const [field, value] of fields) m.hsetnx(keys.deployment, field, value as string)
+      m.hgetall(keys.deployment)
+      const replies = (await guard(m.exec())) ?? []
+      const stored = replies.at(-1)?.[1] as Record<string, string> | undefined
+      return deploymentOf(stored ?? {}, candidate)
+    },
+    async restoreKeys(stored, currentKid) {
+      const args = stored.flatMap((k) => {
+        const { retireAt, ...key } = k
+        return [k.kid, JSON.stringify(key), retireAt === undefined ? '' : String(retireAt)]
+      })
+      const cmd = redis as unknown as VigilCommands
+      return guard(
+        cmd.vigilRestoreKeys(
+          keys.keys,
+          keys.currentKid,
+          keys.retirements,
+          currentKid ?? '',
+          ...args,
+        ),
+      )
+    },
     ...createRedisDirectory(redis, options.prefix ?? '{vigil}:', guard),
     async close() {
       for (const conn of tails) conn.disconnect()
@@ -178,6 +298,35 @@ type TailEvent = import('./types.js').TailEvent
 interface VigilCommands {
   vigilApply(...args: (string | number)[]): Promise<unknown>
   vigilRead(...args: string[]): Promise<unknown>
+  vigilInitEpoch(...args: string[]): Promise<string>
+  vigilRestoreKeys(...args: string[]): Promise<number>
+}
+
+/**
+ * The stored identity. Fields are claimed one by one (HSETNX), so a key hash is adopted only
+ * with the issuer it came with: a node that configured its key never records a hash.
+ */
+function deploymentOf(
+  stored: Record<string, string>,
+  candidate: DeploymentIdentity,
+): DeploymentIdentity {
+  const out: DeploymentIdentity = { issuer: stored['issuer'] ?? candidate.issuer }
+  if (stored['apiKeySha256']) out.apiKeySha256 = stored['apiKeySha256']
+  if (stored['apiKeyNode']) out.apiKeyNode = stored['apiKeyNode']
+  return out
+}
+
+function sameHead(a: StoreHead, b: StoreHead): boolean {
+  return a.epoch === b.epoch && a.head === b.head && a.version === b.version
+}
+
+function movedConflict(version: number): ApplyResult {
+  return {
+    ok: false,
+    code: 'conflict',
+    message: 'the store moved on from the history this change was built on',
+    version,
+  }
 }
 
 function conflict(version: number, expected: number): ApplyResult {

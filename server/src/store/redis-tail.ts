@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis'
 import { ChangeSchema } from '../policy/schema.js'
 import type { RedisKeys } from './redis-keys.js'
-import type { LogEntry, Snapshot, TailEvent, TailOptions } from './types.js'
+import type { LogEntry, Snapshot, StoreHead, TailEvent, TailOptions } from './types.js'
 
 export interface RedisTailOptions extends TailOptions {
   /** The connection to block on; the tail owns it and disconnects it when done. */
@@ -11,13 +11,16 @@ export interface RedisTailOptions extends TailOptions {
   blockMs: number
   now: () => number
   readSnapshot: (connection: Redis) => Promise<Snapshot>
+  /** The store's head, read on the tail's own connection. */
+  readHead: (connection: Redis) => Promise<StoreHead | null>
 }
 
 /**
  * Follows the change log from `fromVersion`. Stream ids are `<version>-0`, so the last version
  * seen is the resume point: after any disconnect the next XREAD asks for exactly what came after
- * it, and nothing is skipped or repeated. A gap (log trimmed past the reader) or a store that went
- * backwards (Redis restarted empty) yields a resync with the whole current document.
+ * it, and nothing is skipped or repeated. A gap (log trimmed past the reader) yields a resync
+ * with the whole current document. Each quiet timeout yields the store's head, so the reader can
+ * tell a store that was emptied or rolled back (the reader judges: see live-policy.ts).
  */
 export async function* tailRedis(
   fromVersion: number,
@@ -53,15 +56,15 @@ export async function* tailRedis(
       }
       options.onContact?.(options.now())
       if (reply === null) {
-        const stored = Number(
-          (await Promise.race([conn.get(keys.version).catch(() => null), stopped])) ?? 0,
-        )
-        if (signal?.aborted) return
-        if (stored < last) {
-          const snap = await options.readSnapshot(conn)
-          last = snap.version
-          yield { kind: 'resync', version: snap.version, policy: snap.policy, at: options.now() }
+        let head: StoreHead | null
+        try {
+          const read = await Promise.race([options.readHead(conn), stopped])
+          if (signal?.aborted) return
+          head = read as StoreHead | null
+        } catch {
+          continue
         }
+        yield { kind: 'head', head }
         continue
       }
       for (const [id, fields] of reply[0]?.[1] ?? []) {
@@ -71,7 +74,7 @@ export async function* tailRedis(
         if (version > last + 1 || entry === null) {
           const snap = await options.readSnapshot(conn)
           last = snap.version
-          yield { kind: 'resync', version: snap.version, policy: snap.policy, at: options.now() }
+          yield { kind: 'resync', ...snap, at: options.now() }
           break
         }
         last = version
@@ -87,18 +90,26 @@ export async function* tailRedis(
 
 /** One stream entry as a log entry, or null when no valid writer could have produced it. */
 export function decodeEntry(version: number, fields: string[]): LogEntry | null {
-  const raw = fields[fields.indexOf('e') + 1]
-  if (raw === undefined) return null
+  const raw = fieldOf(fields, 'e')
+  const prev = fieldOf(fields, 'p')
+  const hash = fieldOf(fields, 'h')
+  if (raw === undefined || prev === undefined || hash === undefined) return null
   try {
     const data = JSON.parse(raw) as { change: unknown; at: unknown; actor?: unknown }
     const change = ChangeSchema.safeParse(data.change)
     if (!change.success || typeof data.at !== 'number') return null
-    const entry: LogEntry = { version, change: change.data, at: data.at }
+    const entry: LogEntry = { version, change: change.data, at: data.at, hash, prev }
     if (typeof data.actor === 'string') entry.actor = data.actor
     return entry
   } catch {
     return null
   }
+}
+
+/** A stream entry's field by name: fields come as a flat `[name, value, …]` list. */
+function fieldOf(fields: string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1]
+  return undefined
 }
 
 function delay(ms: number, signal?: AbortSignal): Promise<void> {

@@ -42,6 +42,11 @@ export interface KeyRing {
   rotate(): Promise<{ kid: string; retiring: string | null }>
   /** Re-reads the ring from the store (on a `keys.rotated` change). */
   reload(): Promise<void>
+  /**
+   * The key records as last read from the store, private halves included: what a node writes
+   * back when the store lost them (store-recovery.ts). Never logged or served.
+   */
+  held(): { keys: StoredKey[]; currentKid: string | null }
 }
 
 interface LoadedKey {
@@ -86,6 +91,7 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
   // Kids seen in the store and later pruned: a token naming one is `key_retired`, not unknown.
   const retired = new Set<string>()
   let signer: { kid: string; alg: SigningAlg; key: CryptoKey } | null = null
+  let held: { keys: StoredKey[]; currentKid: string | null } = { keys: [], currentKid: null }
   let lastLoadAt = Number.NEGATIVE_INFINITY
   let tail: Promise<void> = Promise.resolve()
   let coalesced: Promise<void> | null = null
@@ -125,6 +131,8 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
     }
     keys = next
     signer = nextSigner
+    // An emptied store reads as no keys: keep what we held, so a restore can write it back.
+    if (stored.length > 0) held = { keys: stored, currentKid }
   }
 
   function reload(): Promise<void> {
@@ -167,6 +175,7 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
   return {
     init,
     reload,
+    held: () => held,
 
     async signingKey() {
       await init()
