@@ -1,10 +1,15 @@
 import { fileURLToPath } from 'node:url'
 import express from 'express'
-import { Redis } from 'ioredis'
 import { createAdapter } from '@socket.io/redis-adapter'
 import type { Logger } from 'pino'
 import { z } from 'zod'
-import { startStandalone, type Config, type Standalone } from '@vigil/server'
+import {
+  createRedisClient,
+  duplicateClient,
+  startStandalone,
+  type Config,
+  type Standalone,
+} from '@vigil/server'
 import { demoApi } from './demo-api.js'
 import { docRoutes } from './doc-routes.js'
 import { createDocsStore } from './docs-store.js'
@@ -52,9 +57,10 @@ export async function startDemo(config: Config, logger: Logger): Promise<Demo> {
   )
   url = node.url
   const closers: (() => Promise<unknown>)[] = []
-  if (config.redisUrl) {
-    const pub = new Redis(config.redisUrl)
-    const sub = pub.duplicate()
+  if (config.redis) {
+    // The same Redis as the store, whatever the topology (URL, Sentinel, Cluster).
+    const pub = createRedisClient(config.redis, { connectionName: 'vigil-demo-io' })
+    const sub = duplicateClient(pub, { connectionName: 'vigil-demo-io-sub' })
     node.io.adapter(createAdapter(pub, sub, { key: `${config.redisPrefix}demo-io` }))
     closers.push(async () => {
       pub.disconnect()

@@ -28,6 +28,8 @@ export { createMemoryStore } from './store/memory-store.js'
 export { createRedisStore } from './store/redis-store.js'
 export type { MemoryStoreOptions } from './store/memory-store.js'
 export type { RedisStoreOptions } from './store/redis-store.js'
+export { createRedisClient, duplicateClient } from './store/redis-connection.js'
+export type { HostPort, RedisClient, RedisTopology } from './store/redis-connection.js'
 export type {
   ApplyResult,
   LiveSessionInfo,

@@ -28,6 +28,8 @@ export interface AdminChangeRecord {
   target?: string
   versionBefore: number
   versionAfter: number
+  /** Committed, but fewer replicas than `VIGIL_REDIS_WAIT_REPLICAS` confirmed it in time. */
+  unconfirmed?: true
 }
 
 export interface AuditLogOptions {

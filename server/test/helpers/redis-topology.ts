@@ -1,0 +1,276 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Redis } from 'ioredis'
+
+/**
+ * Real Redis topologies for tests, started from Debian's `redis-server` and `redis-sentinel` on
+ * free ports in temp dirs — never the machine's own Redis. Every process started here is killed
+ * by `stopAll()` (call it in `after`) and, failing that, when the test process exits.
+ */
+
+export interface RedisNode {
+  port: number
+  dir: string
+  child: ChildProcess
+  /** `redis://127.0.0.1:<port>` */
+  url: string
+  /** A fresh admin connection (the caller disconnects it). */
+  client(): Redis
+  /** Kills the process (`SIGKILL` by default: a crash, nothing flushed) and waits for its exit. */
+  kill(signal?: NodeJS.Signals): Promise<void>
+}
+
+const started = new Set<RedisNode>()
+process.once('exit', () => {
+  for (const node of started) node.child.kill('SIGKILL')
+})
+
+/** Kills every process this helper started and removes their directories. */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...started].map((node) => node.kill()))
+}
+
+/** A port that is free now, and (for a cluster node) whose bus port, +10000, is free too. */
+export async function freePort(withBus = false): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 30_000)
+    if ((await canListen(port)) && (!withBus || (await canListen(port + 10_000)))) return port
+  }
+  throw new Error('no free port found')
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer()
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
+  })
+}
+
+/** Polls `check` every 50 ms until it is true; fails after `attempts` tries, naming `what`. */
+export async function until(
+  what: string,
+  check: () => Promise<boolean>,
+  attempts = 200,
+): Promise<void> {
+  for (let i = 0; i < attempts; i++) {
+    if (await check().catch(() => false)) return
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
+
+async function launch(binary: string, args: string[], port: number, dir: string) {
+  const child = spawn(binary, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
+  const node: RedisNode = {
+    port,
+    dir,
+    child,
+    url: `redis://127.0.0.1:${port}`,
+    client: () => {
+      const c = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 1 })
+      c.on('error', () => {})
+      return c
+    },
+    async kill(signal = 'SIGKILL') {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill(signal)
+        await once(child, 'exit')
+      }
+      started.delete(node)
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+  started.add(node)
+  const exited = once(child, 'exit').then(() => {
+    throw new Error(`${binary} on port ${port} exited at start: ${stderr}`)
+  })
+  exited.catch(() => {})
+  await Promise.race([until(`${binary} on ${port}`, () => ping(node), 100), exited])
+  return node
+}
+
+async function ping(node: RedisNode): Promise<boolean> {
+  const c = node.client()
+  try {
+    await c.connect()
+    return (await c.ping()) === 'PONG'
+  } finally {
+    c.disconnect()
+  }
+}
+
+/**
+ * One `redis-server` (no persistence unless `args` asks for it). `replicaOf` makes it a replica
+ * and waits until its link to the primary is up.
+ */
+export async function startRedisServer(
+  options: { args?: string[]; replicaOf?: number; cluster?: boolean } = {},
+): Promise<RedisNode> {
+  const port = await freePort(options.cluster)
+  const dir = mkdtempSync(join(tmpdir(), `vigil-redis-${port}-`))
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--logfile',
+    join(dir, 'redis.log'),
+    // A replica's first sync starts at once instead of after the default 5 s grace.
+    '--repl-diskless-sync-delay',
+    '0',
+    ...(options.cluster
+      ? ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf')]
+      : []),
+    ...(options.replicaOf === undefined
+      ? []
+      : ['--replicaof', '127.0.0.1', String(options.replicaOf)]),
+    ...(options.args ?? []),
+  ]
+  const node = await launch('redis-server', args, port, dir)
+  if (options.replicaOf !== undefined) await replicaLinked(node)
+  return node
+}
+
+/** Waits until `replica` has synced with its primary. */
+export async function replicaLinked(replica: RedisNode): Promise<void> {
+  const c = replica.client()
+  try {
+    await until(`replica ${replica.port} to sync`, async () =>
+      /master_link_status:up/.test(await c.info('replication')),
+    )
+  } finally {
+    c.disconnect()
+  }
+}
+
+export interface SentinelSetup {
+  primary: RedisNode
+  replica: RedisNode
+  sentinels: RedisNode[]
+  name: string
+  /** The variables that point a node at this setup. */
+  env: { REDIS_SENTINELS: string; REDIS_SENTINEL_NAME: string }
+  /** The primary's port as the sentinels see it now. */
+  primaryPort(): Promise<number>
+}
+
+/**
+ * A primary, one replica and three sentinels (quorum 2) with short failure detection, so a
+ * failover after `kill -9` of the primary takes a second or two.
+ */
+export async function startSentinelSetup(
+  options: { name?: string; downAfterMs?: number; failoverTimeoutMs?: number } = {},
+): Promise<SentinelSetup> {
+  const name = options.name ?? 'vigil-test'
+  const primary = await startRedisServer()
+  const replica = await startRedisServer({ replicaOf: primary.port })
+  const sentinels: RedisNode[] = []
+  for (let i = 0; i < 3; i++) {
+    const port = await freePort()
+    const dir = mkdtempSync(join(tmpdir(), `vigil-sentinel-${port}-`))
+    const conf = join(dir, 'sentinel.conf')
+    writeFileSync(
+      conf,
+      [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        `dir ${dir}`,
+        `logfile ${join(dir, 'sentinel.log')}`,
+        `sentinel monitor ${name} 127.0.0.1 ${primary.port} 2`,
+        `sentinel down-after-milliseconds ${name} ${options.downAfterMs ?? 500}`,
+        `sentinel failover-timeout ${name} ${options.failoverTimeoutMs ?? 2000}`,
+        `sentinel parallel-syncs ${name} 1`,
+        '',
+      ].join('\n'),
+    )
+    sentinels.push(await launch('redis-sentinel', [conf], port, dir))
+  }
+  const setup: SentinelSetup = {
+    primary,
+    replica,
+    sentinels,
+    name,
+    env: {
+      REDIS_SENTINELS: sentinels.map((s) => `127.0.0.1:${s.port}`).join(','),
+      REDIS_SENTINEL_NAME: name,
+    },
+    async primaryPort() {
+      const c = sentinels[0]!.client()
+      try {
+        const addr = (await c.call('SENTINEL', 'get-master-addr-by-name', name)) as string[]
+        return Number(addr[1])
+      } finally {
+        c.disconnect()
+      }
+    },
+  }
+  // Ready when every sentinel knows the replica and the two other sentinels: then a failover
+  // can be agreed and has somewhere to go.
+  for (const s of sentinels) {
+    const c = s.client()
+    try {
+      await until(`sentinel ${s.port} to see the replica and its peers`, async () => {
+        const replicas = (await c.call('SENTINEL', 'replicas', name)) as unknown[]
+        const peers = (await c.call('SENTINEL', 'sentinels', name)) as unknown[]
+        return replicas.length === 1 && peers.length === 2
+      })
+    } finally {
+      c.disconnect()
+    }
+  }
+  return setup
+}
+
+/** Waits until the sentinels name a primary other than the one on `oldPort`. */
+export async function failedOver(setup: SentinelSetup, oldPort: number): Promise<number> {
+  let port = oldPort
+  await until(
+    'the sentinels to promote a new primary',
+    async () => (port = await setup.primaryPort()) !== oldPort,
+    400,
+  )
+  return port
+}
+
+export interface ClusterSetup {
+  masters: RedisNode[]
+  env: { REDIS_CLUSTER_NODES: string }
+}
+
+/** A cluster of `count` masters (no replicas), all 16384 slots assigned, state ok on every node. */
+export async function startCluster(count = 3): Promise<ClusterSetup> {
+  const masters: RedisNode[] = []
+  for (let i = 0; i < count; i++) masters.push(await startRedisServer({ cluster: true }))
+  const addresses = masters.map((m) => `127.0.0.1:${m.port}`)
+  const created = spawnSync('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-yes'], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  })
+  if (created.status !== 0) {
+    throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`)
+  }
+  for (const m of masters) {
+    const c = m.client()
+    try {
+      await until(`cluster node ${m.port} to report state ok`, async () =>
+        /cluster_state:ok/.test(String(await c.call('CLUSTER', 'INFO'))),
+      )
+    } finally {
+      c.disconnect()
+    }
+  }
+  return { masters, env: { REDIS_CLUSTER_NODES: addresses.join(',') } }
+}
