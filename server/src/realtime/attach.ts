@@ -15,10 +15,15 @@ import { createDirectoryPublisher } from './directory.js'
 import { createMessageGuard } from './guard.js'
 import { createHandshake, type VigilSocketData } from './handshake.js'
 import { createLifetimes } from './lifetime.js'
-import { MAX_MESSAGE_BYTES, RATE_LIMIT_DEFAULTS, type RealtimeOptions } from './options.js'
-import { createRateLimiter } from './rate-limit.js'
+import {
+  MAX_MESSAGE_BYTES,
+  MAX_SOCKETS_PER_SESSION,
+  RATE_LIMIT_DEFAULTS,
+  type RealtimeOptions,
+} from './options.js'
 import { createRefreshHandler } from './refresh.js'
 import { protectListeners } from './safe-listeners.js'
+import { SessionBudgets } from './session-budgets.js'
 
 export interface Realtime {
   /** Stops pushing policy updates and heartbeats; sockets are closed by `io.close()`. */
@@ -40,7 +45,10 @@ export interface Realtime {
 export function attachRealtime(io: Server, enforcer: Enforcer, options: RealtimeOptions): Realtime {
   const { authorizer, audit, live, registry, logger: root, config, store } = enforcer
   const logger = root.child({ module: 'realtime' })
-  const rate = { ...RATE_LIMIT_DEFAULTS, ...options.rateLimit }
+  const budgets = new SessionBudgets(
+    { ...RATE_LIMIT_DEFAULTS, ...options.rateLimit },
+    options.maxSocketsPerSession ?? MAX_SOCKETS_PER_SESSION,
+  )
   // socket.io's own map of this namespace's sockets: Vigil keeps no second one.
   const sockets = io.sockets.sockets
   const version = (): number => live.current().version
@@ -85,11 +93,20 @@ export function attachRealtime(io: Server, enforcer: Enforcer, options: Realtime
     protectListeners(socket, onListenerFailure)
     next()
   })
-  io.use(createHandshake({ authorizer, audit, allowedOrigins: config.allowedOrigins, version }))
+  io.use(
+    createHandshake({
+      authorizer,
+      audit,
+      allowedOrigins: config.allowedOrigins,
+      version,
+      admit: (socket, principal) => budgets.admit(socket, principal),
+    }),
+  )
 
   io.on('connection', (socket) => {
     const data = (socket.data as VigilSocketData).vigil
-    if (!data) return void socket.disconnect(true)
+    const limiter = budgets.limiterOf(socket.id)
+    if (!data || !limiter) return void socket.disconnect(true)
     const policy = live.current()
     const p = data.principal
     const entry: LiveEntry = {
@@ -106,7 +123,7 @@ export function attachRealtime(io: Server, enforcer: Enforcer, options: Realtime
     registry.add(entry)
     directory.connected(entry)
     lifetimes.schedule(socket.id, p.iat, p.exp)
-    socket.use(guard(socket, entry, createRateLimiter(rate)))
+    socket.use(guard(socket, entry, limiter))
     // Listeners shared by every socket (socket.io calls them with `this` set to the socket).
     socket.on(EVENTS.refresh, onRefresh)
     socket.on('disconnect', onDisconnect)
@@ -124,6 +141,7 @@ export function attachRealtime(io: Server, enforcer: Enforcer, options: Realtime
   }
 
   function onDisconnect(this: Socket): void {
+    budgets.release(this.id)
     lifetimes.cancel(this.id)
     const entry = registry.remove(this.id)
     if (entry) directory.disconnected(entry)

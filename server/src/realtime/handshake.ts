@@ -27,6 +27,11 @@ export function createHandshake(deps: {
   allowedOrigins: string[]
   /** The policy version this node decides with, for the audit line. */
   version: () => number
+  /**
+   * Counts the socket against its session's cap, last: false refuses it with
+   * `too_many_sockets`. Synchronous, so racing handshakes are counted one by one.
+   */
+  admit?: (socket: Socket, principal: Principal) => boolean
 }) {
   deps.audit.keepActions([ACTION])
   const anyOrigin = deps.allowedOrigins.includes('*')
@@ -48,6 +53,10 @@ export function createHandshake(deps: {
     if (!result.ok) {
       audit(result.code, result.principal)
       return next(handshakeError(result.code, result.message))
+    }
+    if (deps.admit && !deps.admit(socket, result.principal)) {
+      audit('too_many_sockets', result.principal)
+      return next(handshakeError('too_many_sockets', 'this session holds too many live sockets'))
     }
     ;(socket.data as VigilSocketData).vigil = {
       principal: result.principal,

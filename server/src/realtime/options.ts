@@ -22,18 +22,33 @@ export interface EventRule<S extends z.ZodType = z.ZodType> {
 
 export type EventRules = Record<string, EventRule<any>>
 
+/**
+ * The message budget. It belongs to the session, not the socket: all the sockets of one session
+ * draw from one bucket, and all the sessions of one subject from a second, larger one — so
+ * opening more sockets or sessions buys no more messages.
+ */
 export interface RateLimit {
-  /** Sustained messages per second per socket. @default 50 */
+  /** Sustained messages per second per session (all its sockets together). @default 50 */
   perSecond: number
-  /** Burst size. @default 100 */
+  /** Burst size per session. @default 100 */
   burst: number
-  /** Refusals within 10 s after which the socket is disconnected as a flood. @default 200 */
+  /**
+   * How many sessions' worth of budget one subject gets across all its sessions (its rate and
+   * its burst are this many times the session's). @default 3
+   */
+  subjectSessions: number
+  /** Refusals of one socket within 10 s after which it is disconnected as a flood. @default 200 */
   floodRefusals: number
 }
 
 export interface RealtimeOptions {
   events: EventRules
   rateLimit?: Partial<RateLimit>
+  /**
+   * Live sockets one session may hold on this node; the handshake of one more is refused with
+   * `connect_error` coded `too_many_sockets`. A browser opens one per tab. @default 20
+   */
+  maxSocketsPerSession?: number
   /** `vigil:expiring` is pushed this long before `exp` (capped at half the lifetime). @default 30 */
   expiringLeadS?: number
   /** A socket whose token expired is disconnected after this grace. @default 5 */
@@ -42,7 +57,14 @@ export interface RealtimeOptions {
   directoryHeartbeatMs?: number
 }
 
-export const RATE_LIMIT_DEFAULTS: RateLimit = { perSecond: 50, burst: 100, floodRefusals: 200 }
+export const RATE_LIMIT_DEFAULTS: RateLimit = {
+  perSecond: 50,
+  burst: 100,
+  subjectSessions: 3,
+  floodRefusals: 200,
+}
+
+export const MAX_SOCKETS_PER_SESSION = 20
 
 /** Largest socket.io message the server accepts (socket.io's own default is 1 MB). */
 export const MAX_MESSAGE_BYTES = 64 * 1024

@@ -3,35 +3,68 @@ import type { RateLimit } from './options.js'
 const FLOOD_WINDOW_MS = 10_000
 
 /**
- * A per-socket token bucket. `take()` says whether a message may pass; `flooding` turns true once
- * the socket keeps sending after being refused, so it can be cut off instead of just slowed.
+ * A token bucket: `capacity` tokens, refilled at `perSecond`. Shared by every socket of a session
+ * (or of a subject), so its state is kept here and each socket only holds a reference to it.
+ */
+export class TokenBucket {
+  tokens: number
+  last: number
+
+  constructor(
+    readonly capacity: number,
+    readonly perSecond: number,
+    now: number,
+  ) {
+    this.tokens = capacity
+    this.last = now
+  }
+
+  /** Adds what was earned since the last reading (`t`: the caller's clock reading). */
+  refill(t: number): void {
+    if (t <= this.last) return
+    this.tokens = Math.min(this.capacity, this.tokens + ((t - this.last) / 1000) * this.perSecond)
+    this.last = t
+  }
+
+  /** True once the bucket is back to its capacity: forgetting it then loses nothing. */
+  full(t: number): boolean {
+    this.refill(t)
+    return this.tokens >= this.capacity
+  }
+}
+
+/**
+ * One socket's view of its budget: a message passes when both its session's and its subject's
+ * buckets have a token, and takes one from each. `flooding` turns true once this socket keeps
+ * sending after being refused, so it can be cut off instead of just slowed; it is counted per
+ * socket, so one flooding tab does not get its session's other sockets cut off.
  *
- * A class rather than a closure: one of these lives as long as each socket, and its state is four
- * numbers.
+ * A class rather than a closure: one of these lives as long as each socket.
  */
 export class RateLimiter {
-  readonly #limit: RateLimit
-  readonly #now: () => number
-  #tokens: number
-  #last: number
+  readonly #floodRefusals: number
+  readonly #session: TokenBucket
+  readonly #subject: TokenBucket
   #refusals = 0
   #windowStart: number
 
-  constructor(limit: RateLimit, now: () => number = Date.now) {
-    this.#limit = limit
-    this.#now = now
-    this.#tokens = limit.burst
-    this.#last = now()
-    this.#windowStart = this.#last
+  constructor(limit: RateLimit, session: TokenBucket, subject: TokenBucket, now: number) {
+    this.#floodRefusals = limit.floodRefusals
+    this.#session = session
+    this.#subject = subject
+    this.#windowStart = now
   }
 
-  /** `t`: the caller's clock reading, if it has one (same clock as `now`). */
-  take(t: number = this.#now()): boolean {
-    const limit = this.#limit
-    this.#tokens = Math.min(limit.burst, this.#tokens + ((t - this.#last) / 1000) * limit.perSecond)
-    this.#last = t
-    if (this.#tokens >= 1) {
-      this.#tokens -= 1
+  /** `t`: the caller's clock reading (Date.now()). */
+  take(t: number = Date.now()): boolean {
+    const session = this.#session
+    const subject = this.#subject
+    session.refill(t)
+    subject.refill(t)
+    // Both or neither: a message refused by one bucket must not spend the other's token.
+    if (session.tokens >= 1 && subject.tokens >= 1) {
+      session.tokens -= 1
+      subject.tokens -= 1
       return true
     }
     if (t - this.#windowStart > FLOOD_WINDOW_MS) {
@@ -43,17 +76,6 @@ export class RateLimiter {
   }
 
   get flooding(): boolean {
-    return this.#refusals >= this.#limit.floodRefusals
+    return this.#refusals >= this.#floodRefusals
   }
-}
-
-/**
- * @example
- * ```ts
- * const limiter = createRateLimiter({ perSecond: 50, burst: 100, floodRefusals: 200 })
- * if (!limiter.take()) ack(ackError('rate_limited', 'too many messages; slow down'))
- * ```
- */
-export function createRateLimiter(limit: RateLimit, now: () => number = Date.now): RateLimiter {
-  return new RateLimiter(limit, now)
 }

@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
+import type { Socket } from 'socket.io-client'
+import { createClients, edit, mint, once, startRealtimeNode, type RealtimeNode } from './helpers.js'
+
+/**
+ * Issue #13, item 3: the message budget was per socket, and one session could open any number of
+ * sockets — 40 sockets of one session got 4,000 decisions in one burst against 100 for one
+ * socket. The budget is now per session (and per subject), and a session's live sockets are
+ * capped at the handshake with a coded `connect_error`.
+ */
+
+const clients = createClients()
+let node: RealtimeNode
+const BURST = 100
+const CAP = 40
+
+before(async () => {
+  // One message a second refills: next to a burst of 100, the refill during a test is noise.
+  node = await startRealtimeNode({
+    realtime: {
+      rateLimit: { perSecond: 1, burst: BURST, floodRefusals: 10_000, subjectSessions: 3 },
+      maxSocketsPerSession: CAP,
+    },
+  })
+})
+
+after(async () => {
+  clients.closeAll()
+  await node.close()
+})
+
+/** Sends `n` edits on each socket at once; resolves with how many were let through. */
+async function burst(sockets: Socket[], n: number): Promise<{ ok: number; limited: number }> {
+  const acks = await Promise.all(
+    sockets.flatMap((s, i) => Array.from({ length: n }, (_, j) => edit(s, `b-${i}-${j}`))),
+  )
+  const limited = acks.filter((a) => a.error?.code === 'rate_limited').length
+  const ok = acks.filter((a) => a.ok === true).length
+  assert.equal(ok + limited, acks.length, 'every message is either let through or rate_limited')
+  return { ok, limited }
+}
+
+/** Whole seconds elapsed since `started`, rounded up: the most the bucket refilled meanwhile. */
+const refillSince = (started: number): number => Math.ceil((Date.now() - started) / 1000) + 1
+
+test("40 sockets of one session share one session's budget in a burst", async () => {
+  const { access_token: token } = await mint(node, 'alice')
+  const sockets = await Promise.all(
+    Array.from({ length: CAP }, async () => (await clients.connect(node.url, token)).socket),
+  )
+  const started = Date.now()
+  const { ok } = await burst(sockets, BURST)
+  assert.ok(ok >= BURST, `${ok} let through`)
+  assert.ok(ok <= BURST + refillSince(started), `${ok} let through, against ${CAP * BURST} before`)
+  assert.ok(
+    sockets.every((s) => s.connected),
+    'being limited is not a flood',
+  )
+  for (const s of sockets) s.close()
+})
+
+test('the socket past the cap is refused at the handshake with too_many_sockets', async () => {
+  const { access_token: token } = await mint(node, 'alice')
+  const sockets = await Promise.all(
+    Array.from({ length: CAP }, async () => (await clients.connect(node.url, token)).socket),
+  )
+  assert.equal(await clients.refusal(node.url, token), 'too_many_sockets')
+  // Handshakes racing each other are counted too: none of these gets in either.
+  const racing = await Promise.all(
+    Array.from({ length: 5 }, () => clients.refusal(node.url, token)),
+  )
+  assert.deepEqual(racing, Array(5).fill('too_many_sockets'))
+  // Another session of the same subject is not affected.
+  const other = await mint(node, 'alice')
+  const { socket } = await clients.connect(node.url, other.access_token)
+  assert.equal(socket.connected, true)
+  // A socket that leaves frees its slot.
+  const gone = once(sockets[0]!, 'disconnect')
+  sockets[0]!.close()
+  await gone
+  const { socket: again } = await connectWhenFreed(token)
+  assert.equal(again.connected, true)
+  for (const s of [...sockets, socket, again]) s.close()
+})
+
+/** The server learns of a client's close a moment after the client: retry until it has. */
+async function connectWhenFreed(token: string) {
+  for (;;) {
+    const code = await clients.connect(node.url, token).then(
+      (c) => c,
+      (err: Error) => err.message,
+    )
+    if (typeof code !== 'string') return code
+    assert.match(code, /too_many_sockets/)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+test("a subject's sessions together get subjectSessions sessions' budget", async () => {
+  const sockets: Socket[] = []
+  for (let i = 0; i < 4; i++) {
+    const { access_token: token } = await mint(node, 'carol')
+    sockets.push((await clients.connect(node.url, token)).socket)
+  }
+  const started = Date.now()
+  const { ok } = await burst(sockets, BURST)
+  assert.ok(ok >= 3 * BURST, `${ok} let through`)
+  assert.ok(ok <= 3 * BURST + refillSince(started) * 3, `${ok} let through, against 400 before`)
+  for (const s of sockets) s.close()
+})
+
+test('reconnecting does not refill a spent session budget', async () => {
+  const { access_token: token } = await mint(node, 'alice')
+  const first = (await clients.connect(node.url, token)).socket
+  const started = Date.now()
+  assert.ok((await burst([first], BURST)).ok >= BURST)
+  const gone = once(first, 'disconnect')
+  first.close()
+  await gone
+  const second = (await connectWhenFreed(token)).socket
+  const { ok } = await burst([second], 20)
+  assert.ok(ok <= refillSince(started), `${ok} let through after reconnecting`)
+  second.close()
+})
