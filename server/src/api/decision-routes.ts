@@ -2,7 +2,7 @@ import { Router } from 'express'
 import { z } from 'zod'
 import type { DecisionBody } from '@vigil/client/protocol'
 import type { Authorizer } from '../authorize.js'
-import { Name } from '../policy/schema.js'
+import { Subject } from '../policy/schema.js'
 import { requireAdmin } from './auth.js'
 import { body, validate } from './body.js'
 import type { ApiDeps } from './deps.js'
@@ -13,7 +13,7 @@ const Text = z.string().min(1).max(512)
 const Query = z.union([
   z.strictObject({ token: z.string().min(1).max(8192), action: Text, resource: Text }),
   z.strictObject({
-    subject: Name,
+    subject: Subject,
     claims: z.record(z.string(), z.unknown()).optional(),
     action: Text,
     resource: Text,

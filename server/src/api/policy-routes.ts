@@ -1,24 +1,31 @@
 import { Router } from 'express'
 import { z } from 'zod'
 import { sendError, sendThrown } from '../http/errors.js'
-import { ChangeSchema, Name, RevokeTargetSchema, type RevokeTarget } from '../policy/schema.js'
+import {
+  ChangeSchema,
+  Name,
+  Reason as ReasonText,
+  RevokeTargetSchema,
+  Subject,
+  type RevokeTarget,
+} from '../policy/schema.js'
 import { applyAndRespond } from './apply.js'
 import { requireAdmin } from './auth.js'
 import { body, validate } from './body.js'
 import type { ApiDeps } from './deps.js'
 
 const RolesBody = z.strictObject({ roles: z.array(Name).max(1000) })
-const SubjectParam = z.object({ sub: Name })
+const SubjectParam = z.object({ sub: Subject })
 
-const Reason = z.string().min(1).max(500).optional()
+const Reason = ReasonText.optional()
 const IssuedBefore = z.union([
   z.number().int().nonnegative(),
   z.literal('now'),
   z.iso.datetime({ offset: true }),
 ])
 const RevocationBody = z.union([
-  z.strictObject({ subject: Name, issued_before: IssuedBefore, reason: Reason }),
-  z.strictObject({ subject: Name, reason: Reason }),
+  z.strictObject({ subject: Subject, issued_before: IssuedBefore, reason: Reason }),
+  z.strictObject({ subject: Subject, reason: Reason }),
   z.strictObject({ session: Name, reason: Reason }),
   z.strictObject({
     jti: Name,

@@ -7,6 +7,7 @@
 
 export {
   ChangeSchema,
+  MAX_SUBJECT,
   Name,
   Pattern,
   PermissionSchema,
@@ -15,8 +16,10 @@ export {
   RevokeTargetSchema,
   RoleSchema,
   RuleSchema,
+  Subject,
   emptyPolicy,
   formatIssues,
+  subjectProblem,
 } from './schema.js'
 export type {
   Change,
@@ -31,6 +34,7 @@ export type {
 export { affectedBy, applyChange, parseChange } from './changes.js'
 export type { Affected, ChangeRejection, ChangeResult } from './changes.js'
 
+export { ISSUER_SEPARATOR } from './principal.js'
 export type { Principal } from './principal.js'
 
 export { compilePolicy } from './compile.js'

@@ -7,6 +7,7 @@
  */
 
 import { claimKeys } from './claims.js'
+import { ISSUER_SEPARATOR } from './principal.js'
 import type { Principal } from './principal.js'
 import { revocationOf } from './revocation.js'
 import type { RevocationHit } from './revocation.js'
@@ -56,8 +57,11 @@ export function derivePrincipalView(p: Principal, source: ViewSource): Principal
   const { policy, roles: roleIndex, rules } = source
   const claims = p.claims !== null && typeof p.claims === 'object' ? p.claims : NO_CLAIMS
   const keys = new Set<string>()
-  if (isSubjectKey(p.sub, policy)) keys.add(p.sub)
-  for (const key of claimKeys(claims, policy.groupClaims)) keys.add(key)
+  if (isSubjectKey(localSubject(p), policy)) keys.add(p.sub)
+  // An external issuer's groups are its own (`https://idp.example|group:admins`) unless it was
+  // configured to share the local ones: no IdP can claim its way into a local group's roles.
+  const scope = typeof p.groupScope === 'string' ? p.groupScope : ''
+  for (const key of claimKeys(claims, policy.groupClaims)) keys.add(scope + key)
 
   const roleNames = new Set<string>()
   for (const key of keys) {
@@ -96,6 +100,14 @@ export function derivePrincipalView(p: Principal, source: ViewSource): Principal
     claims,
     revocation: revocationOf(policy.revocations, p),
   }
+}
+
+/** The subject as its issuer named it: `dave` for `https://idp.example|dave`. */
+function localSubject(p: Principal): unknown {
+  const prefix = typeof p.issuer === 'string' ? p.issuer + ISSUER_SEPARATOR : undefined
+  return prefix !== undefined && typeof p.sub === 'string' && p.sub.startsWith(prefix)
+    ? p.sub.slice(prefix.length)
+    : p.sub
 }
 
 /**

@@ -5,7 +5,7 @@ import { EVENTS, SERVICE_NAMESPACE, type ResyncEvent } from '@vigil/client/proto
 import { DecisionRequest, decideQuery } from '../api/decision-routes.js'
 import type { Enforcer } from '../enforcer.js'
 import type { PolicyUpdate } from '../live-policy.js'
-import { Name, formatIssues } from '../policy/schema.js'
+import { Name, Subject, formatIssues } from '../policy/schema.js'
 import { ackError, handshakeError } from './coded-error.js'
 import {
   revocationEvents,
@@ -15,7 +15,7 @@ import {
 } from './service-events.js'
 
 const SubscribeBody = z.strictObject({
-  subjects: z.array(Name).max(10_000).optional(),
+  subjects: z.array(Subject).max(10_000).optional(),
   sessions: z.array(Name).max(10_000).optional(),
   all: z.boolean().optional(),
   since: z.number().int().nonnegative().optional(),

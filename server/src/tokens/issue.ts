@@ -1,4 +1,5 @@
 import { SignJWT } from 'jose'
+import { subjectProblem } from '../policy/schema.js'
 import { checkCustomClaims } from './claims.js'
 import type { KeyRing } from './key-ring.js'
 import { randomId } from './key-material.js'
@@ -36,7 +37,7 @@ export interface TokenIssuer {
   }): Promise<IssuedAccessToken>
 }
 
-/** Longest subject or session id accepted; the policy schema's names are at most this long. */
+/** Longest session id accepted; the policy schema's names are at most this long. */
 const MAX_ID = 200
 
 /**
@@ -64,7 +65,9 @@ export function createTokenIssuer(options: TokenIssuerOptions): TokenIssuer {
   return {
     async issueAccessToken(input) {
       const { sub, sid, claims } = input
-      if (!isId(sub)) throw new TypeError(`sub must be a non-empty string of at most ${MAX_ID}`)
+      // The subject rule the verifier and every API body apply (see subjectProblem).
+      const problem = typeof sub === 'string' ? subjectProblem(sub) : 'must be a string'
+      if (problem !== undefined) throw new TypeError(`sub ${problem}`)
       if (!isId(sid)) throw new TypeError(`sid must be a non-empty string of at most ${MAX_ID}`)
       const check = checkCustomClaims(claims)
       // Callers validate untrusted claims with checkCustomClaims first; reaching here is misuse.

@@ -1,5 +1,6 @@
 import { createRemoteJWKSet } from 'jose'
 import type { JWTVerifyGetKey } from 'jose'
+import { ISSUER_SEPARATOR } from '../policy/principal.js'
 import type { SigningAlg } from '../store/types.js'
 
 /** An external identity provider whose access tokens Vigil accepts, verified through its JWKS. */
@@ -16,7 +17,20 @@ export interface TrustedIssuer {
   typ?: string
   /** Claims its tokens must carry. @default ['iss','aud','sub','sid','jti','iat','exp'] */
   requiredClaims?: string[]
+  /**
+   * Whether its claim-derived groups are the local ones: `groups: ['admins']` then gives
+   * `group:admins` rather than `<issuer>|group:admins`. Only for an issuer trusted to name local
+   * groups. @default false
+   */
+  sharedGroups?: boolean
+  /** Longest lifetime (`exp` − `iat`, seconds) accepted from it. @default 3600 */
+  maxTokenLifetimeS?: number
 }
+
+/** Longest issuer accepted: its subject keys (`<issuer>|<sub>`) must fit the subject rule. */
+const MAX_ISSUER = 255
+/** @see TrustedIssuer.maxTokenLifetimeS */
+const DEFAULT_MAX_LIFETIME_S = 3600
 
 /** One issuer ready for verification. */
 export interface IssuerRoute {
@@ -27,6 +41,12 @@ export interface IssuerRoute {
   requiredClaims: string[]
   /** Absent for Vigil's own key ring, which is consulted directly. */
   getKey?: JWTVerifyGetKey
+  /** External issuers only: put before `sub` to make the subject key (`<issuer>|`). */
+  subjectPrefix?: string
+  /** External issuers only: put before each claim-derived group key (`<issuer>|` or `''`). */
+  groupScope?: string
+  /** External issuers only: the longest `exp` − `iat` accepted, seconds. */
+  maxTokenLifetimeS?: number
 }
 
 /** Public-key JWS algorithms; HMAC and `none` are never accepted from anyone. */
@@ -65,8 +85,19 @@ export function routeTrustedIssuers(
   const routes = new Map<string, IssuerRoute>()
   for (const [i, t] of trusted.entries()) {
     const label = `trustedIssuers[${i}]`
-    if (typeof t?.issuer !== 'string' || t.issuer === '') {
-      throw new TypeError(`${label}.issuer must be a string`)
+    if (typeof t?.issuer !== 'string' || t.issuer === '' || t.issuer.length > MAX_ISSUER) {
+      throw new TypeError(`${label}.issuer must be a string of 1 to ${MAX_ISSUER} characters`)
+    }
+    // The separator must split a subject key in one way only.
+    if (t.issuer.includes(ISSUER_SEPARATOR)) {
+      throw new TypeError(`${label}.issuer must not contain ${ISSUER_SEPARATOR}`)
+    }
+    const maxLifetime = t.maxTokenLifetimeS ?? DEFAULT_MAX_LIFETIME_S
+    if (!Number.isInteger(maxLifetime) || maxLifetime <= 0) {
+      throw new TypeError(`${label}.maxTokenLifetimeS must be a positive integer`)
+    }
+    if (t.sharedGroups !== undefined && typeof t.sharedGroups !== 'boolean') {
+      throw new TypeError(`${label}.sharedGroups must be a boolean`)
     }
     if (t.issuer === defaults.ownIssuer || routes.has(t.issuer)) {
       throw new TypeError(`${label}.issuer is already configured`)
@@ -94,6 +125,9 @@ export function routeTrustedIssuers(
       typ: t.typ ?? defaults.typ,
       requiredClaims: t.requiredClaims ? [...t.requiredClaims] : defaults.requiredClaims,
       getKey,
+      subjectPrefix: t.issuer + ISSUER_SEPARATOR,
+      groupScope: t.sharedGroups === true ? '' : t.issuer + ISSUER_SEPARATOR,
+      maxTokenLifetimeS: maxLifetime,
     })
   }
   return routes

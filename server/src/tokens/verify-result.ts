@@ -18,6 +18,8 @@ export type VerifyDetail =
   | 'not_yet_valid'
   | 'issued_in_future'
   | 'untrusted_issuer'
+  /** A trusted external issuer's token lives longer (`exp` − `iat`) than its configured maximum. */
+  | 'lifetime_exceeded'
   /** A trusted external issuer's JWKS could not be fetched or read. */
   | 'jwks_unavailable'
 

@@ -1,6 +1,8 @@
 import { jwtVerify } from 'jose'
 import type { JWTPayload } from 'jose'
+import { ISSUER_SEPARATOR } from '../policy/principal.js'
 import type { Principal } from '../policy/principal.js'
+import { Name, subjectProblem } from '../policy/schema.js'
 import type { SigningAlg } from '../store/types.js'
 import { inspectToken, typMatches } from './inspect-token.js'
 import { ACCESS_TOKEN_TYP } from './issue.js'
@@ -141,22 +143,36 @@ export function createVerifier(options: VerifierOptions): Verifier {
     } catch (err) {
       return refusalOf(err)
     }
-    return principalResult(claims)
+    return principalResult(claims, route)
   }
 
-  function principalResult(claims: JWTPayload): VerifyResult {
+  function principalResult(claims: JWTPayload, route: IssuerRoute): VerifyResult {
     const { sub, sid, jti, iat, exp } = claims
-    if (typeof sub !== 'string' || sub === '') return refuse('claim_invalid')
-    if (sid !== undefined && (typeof sid !== 'string' || sid === '')) return refuse('claim_invalid')
-    if (jti !== undefined && (typeof jti !== 'string' || jti === '')) return refuse('claim_invalid')
+    if (typeof sub !== 'string') return refuse('claim_invalid')
+    // A local subject never holds the separator: it would read as an external issuer's subject.
+    const external = route.subjectPrefix !== undefined
+    if (!external && sub.includes(ISSUER_SEPARATOR)) return refuse('claim_invalid')
+    const key = external ? route.subjectPrefix + sub : sub
+    // One rule for subjects, here and in every API body: whoever signs in can be named there.
+    if (subjectProblem(key) !== undefined) return refuse('claim_invalid')
+    // Session and token ids can be revoked by name only if they are names.
+    const isName = (id: unknown): id is string => Name.safeParse(id).success
+    if (sid !== undefined && !isName(sid)) return refuse('claim_invalid')
+    if (jti !== undefined && !isName(jti)) return refuse('claim_invalid')
     if (typeof exp !== 'number') return refuse('claim_missing')
+    if (route.maxTokenLifetimeS !== undefined) {
+      // Without `iat` the lifetime left is all that can be judged.
+      const from = typeof iat === 'number' ? iat : now() / 1000
+      if (exp - from > route.maxTokenLifetimeS) return refuse('lifetime_exceeded')
+    }
     // jose checks `iat` against the clock only with maxTokenAge; a future `iat` would let a
     // token dodge "issued before" revocations, so it is refused here.
     if (typeof iat === 'number' && iat > now() / 1000 + clockToleranceS) {
       return refuse('issued_in_future')
     }
     const principal: Principal = Object.freeze({
-      sub,
+      sub: key,
+      ...(external ? { issuer: route.issuer, groupScope: route.groupScope! } : {}),
       sid,
       jti,
       iat,

@@ -129,8 +129,8 @@ describe('API input validation and authentication', () => {
       await expectInvalid(missing, 'invalid_request', 'sub')
     })
 
-    it('a subject with whitespace or a glob is refused with 400 naming sub', async () => {
-      for (const sub of ['a b', 'ali*', '']) {
+    it('a subject with a tab, a double space, a glob or nothing is refused with 400 naming sub', async () => {
+      for (const sub of ['a\tb', 'a  b', ' a', 'ali*', '']) {
         const res = await node.api('/v1/sessions', { method: 'POST', json: { sub } })
         await expectInvalid(res, 'invalid_request', 'sub')
       }
@@ -180,7 +180,7 @@ describe('API input validation and authentication', () => {
     })
 
     it('an invalid subject in the path of PUT /v1/subjects/:sub/roles is refused naming sub', async () => {
-      const res = await node.api('/v1/subjects/a%20b/roles', {
+      const res = await node.api('/v1/subjects/a%09b/roles', {
         method: 'PUT',
         json: { roles: ['viewer'] },
       })

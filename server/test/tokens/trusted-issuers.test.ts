@@ -57,7 +57,7 @@ describe('trusted external issuers', () => {
     const r = await rig()
     const result = await r.verifier.verify(await idpToken(r.clock.now()))
     assert.ok(result.ok)
-    assert.equal(result.principal.sub, 'bob')
+    assert.equal(result.principal.sub, `${IDP}|bob`)
     assert.equal(result.principal.claims.iss, IDP)
     assert.ok(fetches >= 1)
   })
@@ -74,7 +74,8 @@ describe('trusted external issuers', () => {
           admin: { permissions: [{ action: '*', resource: '*' }] },
           staff: { permissions: [{ action: 'doc:read', resource: 'doc/*' }] },
         },
-        bindings: { 'group:admins': ['admin'], 'group:staff': ['staff'] },
+        // The issuer's own groups: its sub `group:admins` reads as `${IDP}|group:admins`.
+        bindings: { [`${IDP}|group:admins`]: ['admin'], [`${IDP}|group:staff`]: ['staff'] },
       }),
       1,
     )
