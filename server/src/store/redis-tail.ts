@@ -41,8 +41,13 @@ export async function* tailRedis(
     while (!signal?.aborted) {
       let reply: [string, [string, string[]][]][] | null
       try {
+        // Back after a failure, the server may be a new one (restarted empty, failed over):
+        // look at its head at once instead of after a whole quiet block.
+        const block = failures > 0 ? 0 : options.blockMs
         reply = (await Promise.race([
-          conn.xread('COUNT', 1000, 'BLOCK', options.blockMs, 'STREAMS', keys.log, `${last}-0`),
+          block > 0
+            ? conn.xread('COUNT', 1000, 'BLOCK', block, 'STREAMS', keys.log, `${last}-0`)
+            : conn.xread('COUNT', 1000, 'STREAMS', keys.log, `${last}-0`),
           stopped,
         ])) as typeof reply
         if (signal?.aborted) return
