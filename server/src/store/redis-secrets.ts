@@ -1,11 +1,8 @@
 import type { Redis } from 'ioredis'
 import type { Guard } from './redis-store.js'
 import type { RedisKeys } from './redis-keys.js'
-import { INIT_KEY, ROTATE_KEY, ROTATE_REFRESH } from './redis-scripts.js'
+import { INIT_KEY, REVOKE_FAMILY, ROTATE_KEY, ROTATE_REFRESH } from './redis-scripts.js'
 import type { PolicyStore, RefreshRecord, RotateRefreshResult, StoredKey } from './types.js'
-
-/** A revoked family is remembered this long: longer than any refresh token of it can live. */
-const FAMILY_REVOCATION_TTL_MS = 90 * 24 * 3600 * 1000
 
 type Secrets = Pick<
   PolicyStore,
@@ -24,15 +21,21 @@ interface SecretCommands {
   vigilInitKey(...args: (string | number)[]): Promise<number>
   vigilRotateKey(...args: (string | number)[]): Promise<number>
   vigilRotateRefresh(...args: (string | number)[]): Promise<(string | null)[]>
+  vigilRevokeFamily(...args: string[]): Promise<number>
 }
 
-/** The key ring and refresh-token families of the Redis store. */
+/**
+ * The key ring and refresh-token families of the Redis store. A family is one hash per session
+ * (`refresh:<sid>`: static JSON, family-secret hash, live token hash, generation, iat, exp,
+ * revoked) that expires with its live token, so a chain of any length keeps one key.
+ */
 export function createRedisSecrets(redis: Redis, keys: RedisKeys, guard: Guard): Secrets {
   redis.defineCommand('vigilInitKey', { numberOfKeys: 2, lua: INIT_KEY })
   redis.defineCommand('vigilRotateKey', { numberOfKeys: 3, lua: ROTATE_KEY })
-  redis.defineCommand('vigilRotateRefresh', { numberOfKeys: 2, lua: ROTATE_REFRESH })
+  redis.defineCommand('vigilRotateRefresh', { numberOfKeys: 1, lua: ROTATE_REFRESH })
+  redis.defineCommand('vigilRevokeFamily', { numberOfKeys: 1, lua: REVOKE_FAMILY })
   const cmd = redis as unknown as SecretCommands
-  const refreshKey = (hash: string): string => keys.refreshPrefix + hash
+  const refreshKey = (sid: string): string => keys.refreshPrefix + sid
 
   return {
     async listKeys() {
@@ -81,57 +84,67 @@ export function createRedisSecrets(redis: Redis, keys: RedisKeys, guard: Guard):
       )
     },
 
-    async saveRefresh(hash, record) {
-      const { iat, exp, ...rest } = record
+    async saveRefresh(record, hashes) {
+      const { iat, exp, sid, ...rest } = record
       await guard(
         redis
           .multi()
-          .hset(refreshKey(hash), {
+          .hset(refreshKey(sid), {
             static: JSON.stringify(rest),
-            family: record.family,
+            family: hashes.family,
+            token: hashes.token,
+            gen: 0,
             iat,
             exp,
-            spent: '0',
           })
-          .pexpireat(refreshKey(hash), exp)
+          .pexpireat(refreshKey(sid), exp)
           .exec(),
       )
     },
-    async getRefresh(hash) {
-      const [raw, iat, exp] = await guard(redis.hmget(refreshKey(hash), 'static', 'iat', 'exp'))
-      return raw ? decode(raw, iat, exp) : null
+    async getRefresh(sid, familyHash) {
+      const [raw, family, gen, iat, exp] = await guard(
+        redis.hmget(refreshKey(sid), 'static', 'family', 'gen', 'iat', 'exp'),
+      )
+      return raw && family === familyHash ? decode(sid, raw, gen, iat, exp) : null
     },
-    async rotateRefresh(oldHash, newHash, nowMs, newExp): Promise<RotateRefreshResult> {
-      const [status, raw, iat, exp] = await guard(
+    async rotateRefresh(sid, hashes, nextHash, nowMs, newExp): Promise<RotateRefreshResult> {
+      const [status, raw, gen, iat, exp] = await guard(
         cmd.vigilRotateRefresh(
-          refreshKey(oldHash),
-          refreshKey(newHash),
-          keys.familyPrefix,
+          refreshKey(sid),
+          hashes.family,
+          hashes.token,
+          nextHash,
           nowMs,
           newExp,
           Math.floor(nowMs / 1000),
-          FAMILY_REVOCATION_TTL_MS,
         ),
       )
       if (status === 'unknown' || !raw) return { ok: false, reason: 'unknown' }
-      const record = decode(raw, iat, exp)
+      const record = decode(sid, raw, gen, iat, exp)
       if (status === 'ok') {
         return {
           ok: true,
           previous: record,
-          next: { ...record, iat: Math.floor(nowMs / 1000), exp: newExp },
+          next: {
+            ...record,
+            iat: Math.floor(nowMs / 1000),
+            exp: newExp,
+            generation: record.generation + 1,
+          },
         }
       }
       if (status === 'reused') return { ok: false, reason: 'reused', record }
       return { ok: false, reason: status === 'expired' ? 'expired' : 'family_revoked', record }
     },
-    async revokeFamily(family) {
-      await guard(redis.set(keys.familyPrefix + family, '1', 'PX', FAMILY_REVOCATION_TTL_MS))
+    async revokeFamily(sid) {
+      await guard(cmd.vigilRevokeFamily(refreshKey(sid)))
     },
   }
 }
 
-function decode(raw: string, iat: string | null | undefined, exp: string | null | undefined) {
-  const rest = JSON.parse(raw) as Omit<RefreshRecord, 'iat' | 'exp'>
-  return { ...rest, iat: Number(iat), exp: Number(exp) } as RefreshRecord
+type Field = string | null | undefined
+
+function decode(sid: string, raw: string, gen: Field, iat: Field, exp: Field): RefreshRecord {
+  const rest = JSON.parse(raw) as Pick<RefreshRecord, 'sub' | 'claims'>
+  return { ...rest, sid, iat: Number(iat), exp: Number(exp), generation: Number(gen) }
 }

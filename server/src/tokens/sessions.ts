@@ -4,7 +4,7 @@ import type { PolicyStore, RefreshRecord } from '../store/types.js'
 import { checkCustomClaims } from './claims.js'
 import type { TokenIssuer } from './issue.js'
 import { randomId } from './key-material.js'
-import { hashRefreshToken, isRefreshTokenShaped, newRefreshToken } from './refresh-token.js'
+import { newRefreshToken, parseRefreshToken } from './refresh-token.js'
 
 export interface SessionTokensOptions {
   store: PolicyStore
@@ -13,6 +13,8 @@ export interface SessionTokensOptions {
   accessTtlS: number
   /** Refresh-token lifetime in seconds, sliding: each rotation extends it. @default 1_209_600 (14 days) */
   refreshTtlS?: number
+  /** How far verifiers' clocks may disagree, in seconds; session revocations outlast it. @default 30 */
+  clockToleranceS?: number
   /** Policy check: is this principal revoked now? (the composer passes the compiled policy's check) */
   isRevoked: (p: Principal) => boolean | Promise<boolean>
   /** Milliseconds since epoch; injectable for tests. @default Date.now */
@@ -32,6 +34,12 @@ export interface SessionTokens {
   create(input: { sub: string; claims?: Record<string, unknown> }): Promise<TokenPair>
   /** Spends a refresh token for a new pair (RFC 9700 §4.14.2: rotation with reuse detection). */
   refresh(refreshToken: string): Promise<RefreshResult>
+  /**
+   * Until when (epoch seconds) a session revoked at `nowMs` must stay revoked: after the refresh
+   * lifetime, the access-token lifetime and the clock tolerance no token of it can be valid, so
+   * the revocation may then be pruned.
+   */
+  revocationUntil(nowMs: number): number
 }
 
 /** Why the session of a replayed refresh token is revoked; shown to its live sockets. */
@@ -63,9 +71,18 @@ export function createSessionTokens(options: SessionTokensOptions): SessionToken
     throw new TypeError('refreshTtlS must be an integer longer than accessTtlS')
   }
   if (typeof isRevoked !== 'function') throw new TypeError('isRevoked must be a function')
+  const clockToleranceS = options.clockToleranceS ?? 30
+  if (!Number.isInteger(clockToleranceS) || clockToleranceS < 0) {
+    throw new TypeError('clockToleranceS must be a non-negative integer')
+  }
   const now = options.now ?? Date.now
+  const revocationUntil = (nowMs: number): number =>
+    Math.ceil(nowMs / 1000) + refreshTtlS + accessTtlS + clockToleranceS
 
-  async function pairFor(record: RefreshRecord, refreshToken: string): Promise<TokenPair> {
+  async function pairFor(
+    record: Pick<RefreshRecord, 'sub' | 'sid' | 'claims'>,
+    refreshToken: string,
+  ): Promise<TokenPair> {
     const { token } = await issuer.issueAccessToken({
       sub: record.sub,
       sid: record.sid,
@@ -90,8 +107,7 @@ export function createSessionTokens(options: SessionTokensOptions): SessionToken
       // The API validates untrusted claims first; reaching here with bad ones is misuse.
       if (!check.ok) throw new TypeError(`claims.${check.path} ${check.message}`)
       const at = now()
-      const record: RefreshRecord = {
-        family: randomId(16),
+      const record: Omit<RefreshRecord, 'generation'> = {
         sub: input.sub,
         sid: randomId(16),
         iat: Math.floor(at / 1000),
@@ -99,16 +115,17 @@ export function createSessionTokens(options: SessionTokensOptions): SessionToken
       }
       if (input.claims !== undefined) record.claims = structuredClone(input.claims)
       // Issue first: it validates `sub`, and a failure then leaves no orphan refresh token.
-      const { token, hash } = newRefreshToken()
-      const pair = await pairFor(record, token)
-      await store.saveRefresh(hash, record)
+      const refresh = newRefreshToken(record.sid)
+      const pair = await pairFor(record, refresh.token)
+      await store.saveRefresh(record, { family: refresh.familyHash, token: refresh.hash })
       return pair
     },
 
     async refresh(refreshToken) {
-      if (!isRefreshTokenShaped(refreshToken)) return fail('unknown')
-      const hash = hashRefreshToken(refreshToken)
-      const record = await store.getRefresh(hash)
+      const presented = parseRefreshToken(refreshToken)
+      if (!presented) return fail('unknown')
+      const { sid } = presented
+      const record = await store.getRefresh(sid, presented.familyHash)
       if (!record) return fail('unknown')
 
       const principal: Principal = {
@@ -119,28 +136,32 @@ export function createSessionTokens(options: SessionTokensOptions): SessionToken
       }
       if (await isRevoked(principal)) {
         // The session is over; its refresh tokens must not outlive a later lifting of the rule.
-        await store.revokeFamily(record.family)
+        await store.revokeFamily(sid)
         return fail('revoked')
       }
 
-      const next = newRefreshToken()
+      const next = newRefreshToken(sid, presented.familySecret)
       const at = now()
-      const rotated = await store.rotateRefresh(hash, next.hash, at, at + refreshTtlS * 1000)
+      const hashes = { family: presented.familyHash, token: presented.hash }
+      const rotated = await store.rotateRefresh(sid, hashes, next.hash, at, at + refreshTtlS * 1000)
       if (!rotated.ok) {
-        if (rotated.reason === 'reused') await revokeSession(rotated.record.sid)
+        if (rotated.reason === 'reused') await revokeSession(sid, at)
         return fail(rotated.reason)
       }
       const pair = await pairFor(rotated.next, next.token)
       return { ok: true, pair, sub: rotated.next.sub, sid: rotated.next.sid }
     },
+
+    revocationUntil,
   }
 
-  async function revokeSession(sid: string): Promise<void> {
+  async function revokeSession(sid: string, atMs: number): Promise<void> {
     // Access tokens of the session may still be live, held by the thief or the victim: revoking
-    // the session makes every node close its sockets and refuse its tokens now.
+    // the session makes every node close its sockets and refuse its tokens now. Once no token of
+    // it can be valid any more, the revocation has done its work and is pruned.
     await store.apply({
       type: 'revoke',
-      target: { kind: 'session', session: sid },
+      target: { kind: 'session', session: sid, until: revocationUntil(atMs) },
       reason: REUSE_REASON,
     })
   }

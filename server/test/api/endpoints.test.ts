@@ -110,7 +110,7 @@ describe('the public HTTP surface', () => {
       ])
       assert.equal(pair.token_type, 'Bearer')
       assert.equal(pair.expires_in, 300)
-      assert.match(pair.refresh_token, /^[\w-]{20,}$/)
+      assert.match(pair.refresh_token, /^[\w-]{22}\.[\w-]{22}\.[\w-]{43}$/)
       assert.equal(res.headers.get('cache-control'), 'no-store')
       const header = jwtPart(pair.access_token, 0)
       const claims = jwtPart(pair.access_token, 1)

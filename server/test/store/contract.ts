@@ -277,23 +277,69 @@ export function testPolicyStore(name: string, harness: StoreHarness): void {
     test('a refresh token rotates once; replaying it revokes the whole family', async () => {
       const s = await harness.create()
       const now = Date.now()
-      const record = { family: 'f1', sub: 'alice', sid: 's1', iat: 1, exp: now + 60_000 }
-      await s.saveRefresh('h1', { ...record, claims: { tenant: 'acme' } })
-      assert.deepEqual(await s.getRefresh('h1'), { ...record, claims: { tenant: 'acme' } })
-      const first = await s.rotateRefresh('h1', 'h2', now, now + 120_000)
+      const record = { sub: 'alice', sid: 's1', iat: 1, exp: now + 60_000 }
+      const fam = 'family-hash'
+      await s.saveRefresh({ ...record, claims: { tenant: 'acme' } }, { family: fam, token: 'h1' })
+      const stored = { ...record, claims: { tenant: 'acme' }, generation: 0 }
+      assert.deepEqual(await s.getRefresh('s1', fam), stored)
+      assert.equal(await s.getRefresh('s1', 'another-family'), null)
+      const first = await s.rotateRefresh(
+        's1',
+        { family: fam, token: 'h1' },
+        'h2',
+        now,
+        now + 120_000,
+      )
       assert.ok(first.ok)
       assert.deepEqual(first.next, {
-        ...record,
-        claims: { tenant: 'acme' },
+        ...stored,
         iat: Math.floor(now / 1000),
         exp: now + 120_000,
+        generation: 1,
       })
-      const replay = await s.rotateRefresh('h1', 'h3', now, now + 120_000)
+      assert.deepEqual(await s.getRefresh('s1', fam), first.next)
+      const replay = await s.rotateRefresh('s1', { family: fam, token: 'h1' }, 'h3', now, now + 1)
       assert.ok(!replay.ok && replay.reason === 'reused')
       assert.equal(replay.record.sid, 's1')
-      const next = await s.rotateRefresh('h2', 'h4', now, now + 120_000)
+      const next = await s.rotateRefresh('s1', { family: fam, token: 'h2' }, 'h4', now, now + 1)
       assert.ok(!next.ok && next.reason === 'family_revoked')
-      assert.equal(await s.getRefresh('h3'), null)
+    })
+
+    test('a long refresh chain stays one family record at its latest generation', async () => {
+      const s = await harness.create()
+      const now = Date.now()
+      const fam = 'family-hash'
+      await s.saveRefresh(
+        { sub: 'a', sid: 's1', iat: 1, exp: now + 60_000 },
+        { family: fam, token: 't0' },
+      )
+      for (let i = 0; i < 50; i++) {
+        const r = await s.rotateRefresh(
+          's1',
+          { family: fam, token: `t${i}` },
+          `t${i + 1}`,
+          now,
+          now + 60_000,
+        )
+        assert.ok(r.ok, `rotation ${i + 1}`)
+      }
+      assert.equal((await s.getRefresh('s1', fam))?.generation, 50)
+      // Any spent generation, however old, is still recognised as a replay.
+      const replay = await s.rotateRefresh('s1', { family: fam, token: 't3' }, 'x', now, now + 1)
+      assert.ok(!replay.ok && replay.reason === 'reused')
+    })
+
+    test('a token with the wrong family secret is unknown and leaves the family alive', async () => {
+      const s = await harness.create()
+      const now = Date.now()
+      await s.saveRefresh(
+        { sub: 'a', sid: 's1', iat: 1, exp: now + 60_000 },
+        { family: 'f', token: 't0' },
+      )
+      const wrong = await s.rotateRefresh('s1', { family: 'g', token: 't0' }, 't1', now, now + 1)
+      assert.deepEqual(wrong, { ok: false, reason: 'unknown' })
+      const ok = await s.rotateRefresh('s1', { family: 'f', token: 't0' }, 't1', now, now + 60_000)
+      assert.ok(ok.ok)
     })
 
     test('live sessions of two nodes are listed together and leave when dropped or expired', async () => {
@@ -324,17 +370,20 @@ export function testPolicyStore(name: string, harness: StoreHarness): void {
     test('unknown, expired and explicitly revoked refresh families are refused', async () => {
       const s = await harness.create()
       const now = Date.now()
-      assert.deepEqual(await s.rotateRefresh('nope', 'x', now, now + 1), {
+      const proof = { family: 'f', token: 't1' }
+      assert.deepEqual(await s.rotateRefresh('nope', proof, 'x', now, now + 1), {
         ok: false,
         reason: 'unknown',
       })
-      await s.saveRefresh('e1', { family: 'fe', sub: 'a', sid: 's', iat: 1, exp: now + 1_000 })
-      const expired = await s.rotateRefresh('e1', 'e2', now + 1_000, now + 5_000)
+      await s.saveRefresh({ sub: 'a', sid: 'se', iat: 1, exp: now + 1_000 }, proof)
+      const expired = await s.rotateRefresh('se', proof, 't2', now + 1_000, now + 5_000)
       assert.ok(!expired.ok && expired.reason === 'expired')
-      await s.saveRefresh('r1', { family: 'fr', sub: 'a', sid: 's', iat: 1, exp: now + 60_000 })
-      await s.revokeFamily('fr')
-      const revoked = await s.rotateRefresh('r1', 'r2', now, now + 60_000)
+      await s.saveRefresh({ sub: 'a', sid: 'sr', iat: 1, exp: now + 60_000 }, proof)
+      await s.revokeFamily('sr')
+      const revoked = await s.rotateRefresh('sr', proof, 't2', now, now + 60_000)
       assert.ok(!revoked.ok && revoked.reason === 'family_revoked')
+      await s.revokeFamily('never-existed')
+      assert.equal(await s.getRefresh('never-existed', 'f'), null, 'revoking creates nothing')
     })
   })
 }

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test'
 import type { Principal } from '../../src/policy/principal.js'
 import { createSessionTokens } from '../../src/tokens/sessions.js'
 import type { TokenIssuer } from '../../src/tokens/issue.js'
-import { hashRefreshToken } from '../../src/tokens/refresh-token.js'
+import { parseRefreshToken } from '../../src/tokens/refresh-token.js'
 import { ACCESS_TTL_S, createRig } from './helpers.js'
 
 const REFRESH_TTL_S = 3600
@@ -38,7 +38,8 @@ describe('sessions and refresh-token rotation', () => {
     const pair = await s.sessions.create({ sub: 'alice', claims: { tenant: 'acme' } })
     assert.equal(pair.token_type, 'Bearer')
     assert.equal(pair.expires_in, ACCESS_TTL_S)
-    assert.match(pair.refresh_token, /^[A-Za-z0-9_-]{43}$/)
+    assert.match(pair.refresh_token, /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/)
+    assert.equal(pair.refresh_token.split('.')[0], pair.session_id)
     const v = await s.verifier.verify(pair.access_token)
     assert.ok(v.ok)
     assert.equal(v.principal.sub, 'alice')
@@ -46,13 +47,15 @@ describe('sessions and refresh-token rotation', () => {
     assert.equal(v.principal.claims.tenant, 'acme')
   })
 
-  it('the store keeps only the hash of a refresh token', async () => {
+  it('the store keeps only hashes of a refresh token, and finds its family by them', async () => {
     const s = await setup()
     const pair = await s.sessions.create({ sub: 'alice' })
-    assert.equal(await s.store.getRefresh(pair.refresh_token), null)
-    const record = await s.store.getRefresh(hashRefreshToken(pair.refresh_token))
+    const parts = parseRefreshToken(pair.refresh_token)!
+    assert.equal(await s.store.getRefresh(parts.sid, parts.familySecret), null)
+    const record = await s.store.getRefresh(parts.sid, parts.familyHash)
     assert.equal(record?.sub, 'alice')
     assert.equal(record?.sid, pair.session_id)
+    assert.equal(record?.generation, 0)
   })
 
   it('a refresh returns a new refresh and access token for the same session', async () => {
@@ -91,6 +94,46 @@ describe('sessions and refresh-token rotation', () => {
     const { policy } = await s.store.load()
     const revocation = policy.revocations.sessions[pair.session_id]
     assert.equal(revocation?.reason, 'refresh_token_reuse')
+    assert.equal(
+      revocation?.until,
+      s.sessions.revocationUntil(s.clock.now()),
+      'kept until no token of the session can be valid, then pruned',
+    )
+    assert.equal(
+      s.sessions.revocationUntil(s.clock.now()),
+      s.clock.seconds() + REFRESH_TTL_S + ACCESS_TTL_S + 30,
+    )
+  })
+
+  it('any token of the family but the live one is a replay, even one forged from a spent one', async () => {
+    const s = await setup()
+    const pair = await s.sessions.create({ sub: 'alice' })
+    const rotated = await s.sessions.refresh(pair.refresh_token)
+    assert.ok(rotated.ok)
+    // Whoever holds a spent token knows the family secret and can mint look-alikes of it.
+    const [sid, family] = pair.refresh_token.split('.')
+    const forged = `${sid}.${family}.${'A'.repeat(43)}`
+    const replay = await s.sessions.refresh(forged)
+    assert.deepEqual(replay, { ok: false, code: 'invalid_grant', detail: 'reused' })
+    const next = await s.sessions.refresh(rotated.pair.refresh_token)
+    assert.deepEqual(next, { ok: false, code: 'invalid_grant', detail: 'family_revoked' })
+  })
+
+  it('a token naming a session without its family secret is unknown and revokes nothing', async () => {
+    const s = await setup()
+    const pair = await s.sessions.create({ sub: 'alice' })
+    // The session id is no secret (it is in every access token); it must not be enough to
+    // revoke the session by posing as a replay.
+    const [sid, , secret] = pair.refresh_token.split('.')
+    const guessed = `${sid}.${'B'.repeat(22)}.${secret}`
+    assert.deepEqual(await s.sessions.refresh(guessed), {
+      ok: false,
+      code: 'invalid_grant',
+      detail: 'unknown',
+    })
+    const { policy } = await s.store.load()
+    assert.equal(Object.hasOwn(policy.revocations.sessions, pair.session_id), false)
+    assert.ok((await s.sessions.refresh(pair.refresh_token)).ok)
   })
 
   it('a refresh for a revoked subject fails as revoked and issues nothing', async () => {
@@ -129,7 +172,18 @@ describe('sessions and refresh-token rotation', () => {
 
   it('unknown, malformed and non-string refresh tokens fail as unknown', async () => {
     const s = await setup()
-    const inputs = ['A'.repeat(43), 'short', 'x'.repeat(5000), '', undefined, null, 42, {}]
+    const unknownSession = `${'C'.repeat(22)}.${'D'.repeat(22)}.${'E'.repeat(43)}`
+    const inputs = [
+      unknownSession,
+      'A'.repeat(43),
+      'short',
+      'x'.repeat(5000),
+      '',
+      undefined,
+      null,
+      42,
+      {},
+    ]
     for (const input of inputs) {
       const r = await s.sessions.refresh(input as never)
       assert.deepEqual(r, { ok: false, code: 'invalid_grant', detail: 'unknown' })
