@@ -1,6 +1,7 @@
 import type { LiveSessionInfo } from '../store/types.js'
 import { UsageError, type Invocation } from './args.js'
 import type { CommandContext } from './context.js'
+import { printableLine } from './printable.js'
 
 interface Applied {
   version: number
@@ -89,15 +90,18 @@ export async function sessions(inv: Invocation, ctx: CommandContext): Promise<vo
   if (result.sessions.length === 0) {
     return ctx.out(`no live sessions (policy version ${result.version})`)
   }
-  const rows = result.sessions.map((s) => [
-    s.sid,
-    s.sub,
-    s.roles.join(',') || '-',
-    s.node,
-    String(s.sockets),
-    new Date(s.connectedAt).toISOString(),
-    s.lastDecisionAt ? new Date(s.lastDecisionAt).toISOString() : '-',
-  ])
+  // Escaped before the widths are measured, so an escaped cell still lines up.
+  const rows = result.sessions.map((s) =>
+    [
+      String(s.sid),
+      String(s.sub),
+      s.roles.join(',') || '-',
+      String(s.node),
+      String(s.sockets),
+      new Date(s.connectedAt).toISOString(),
+      s.lastDecisionAt ? new Date(s.lastDecisionAt).toISOString() : '-',
+    ].map(printableLine),
+  )
   const header = ['SESSION', 'SUBJECT', 'ROLES', 'NODE', 'SOCKETS', 'CONNECTED', 'LAST DECISION']
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
   for (const row of [header, ...rows]) {

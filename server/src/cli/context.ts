@@ -5,8 +5,10 @@ import type { Invocation } from './args.js'
 export interface CommandContext {
   api: AdminApi
   json: boolean
-  /** One line on stdout. */
+  /** Text on stdout (lines split on `\n`), anything else non-printable in it escaped. */
   out(line: string): void
+  /** A value as indented JSON on stdout, anything non-printable in its strings escaped. */
+  outJson(value: unknown): void
   /** One line on stderr: information that must not end up in piped output. */
   note(line: string): void
   /** The API's answer as JSON with `--json`, else the human line. */

@@ -19,7 +19,7 @@ async function policyGet(inv: Invocation, ctx: CommandContext): Promise<void> {
   const result = await ctx.api.call<{ version: number; policy: unknown }>('GET', '/v1/policy')
   if (ctx.json) return ctx.print(result, '')
   ctx.note(`policy version ${result.version}`)
-  ctx.out(JSON.stringify(result.policy, null, 2))
+  ctx.outJson(result.policy)
 }
 
 async function policyPut(inv: Invocation, ctx: CommandContext): Promise<void> {

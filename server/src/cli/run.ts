@@ -4,6 +4,7 @@ import { CliFailure, createAdminApi } from './api-client.js'
 import { USAGE, UsageError, parseInvocation } from './args.js'
 import type { Command, CommandContext } from './context.js'
 import { policy } from './policy-commands.js'
+import { printableJson, printableLine, printableText } from './printable.js'
 
 /** Where the CLI writes and reads; the process's own streams unless a test says otherwise. */
 export interface CliIo {
@@ -41,8 +42,9 @@ export async function runCli(
   io: CliIo = processIo,
   fetchImpl?: typeof fetch,
 ): Promise<number> {
+  // The enforcer's data is printed escaped: see printable.ts.
   const fail = (lines: string[]): void =>
-    io.stderr(lines.map((l, i) => `${i === 0 ? 'vigil: ' : ''}${l}\n`).join(''))
+    io.stderr(lines.map((l, i) => `${i === 0 ? 'vigil: ' : ''}${printableLine(l)}\n`).join(''))
   try {
     const inv = parseInvocation(argv)
     if (inv.command === 'help' || inv.values['help'] === true) {
@@ -60,13 +62,15 @@ export async function runCli(
       return 2
     }
     const json = inv.values['json'] === true
-    const out = (line: string): void => io.stdout(`${line}\n`)
+    const out = (line: string): void => io.stdout(`${printableText(line)}\n`)
+    const outJson = (value: unknown): void => io.stdout(`${printableJson(value)}\n`)
     const ctx: CommandContext = {
       api: createAdminApi({ url, apiKey, ...(fetchImpl ? { fetch: fetchImpl } : {}) }),
       json,
       out,
-      note: (line) => io.stderr(`${line}\n`),
-      print: (result, human) => out(json ? JSON.stringify(result, null, 2) : human),
+      outJson,
+      note: (line) => io.stderr(`${printableText(line)}\n`),
+      print: (result, human) => (json ? outJson(result) : out(human)),
       readInput: (file) => (file === '-' ? io.stdin() : readFile(file, 'utf8')),
     }
     await COMMANDS[inv.command]!(inv, ctx)
