@@ -1,6 +1,8 @@
 import { applyChange, parseChange } from '../policy/changes.js'
 import { chainHash, newEpoch } from './chain.js'
+import { createMemoryDueIndex } from './due-index.js'
 import { createMemoryRefresh } from './memory-refresh.js'
+import { createPruning } from './pruning.js'
 import { emptyPolicy, type Change, type Policy } from '../policy/schema.js'
 import type {
   DeploymentIdentity,
@@ -58,6 +60,15 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PolicyStore
   const keys = new Map<string, StoredKey>()
   let currentKid: string | null = null
   const refresh = createMemoryRefresh()
+  const pruning = createPruning({
+    apply: (change, opts) => apply(change, opts),
+    index: createMemoryDueIndex(),
+    lookup: ({ sessions, tokens }) =>
+      Promise.resolve({
+        sessions: sessions.map((id) => policy.revocations.sessions[id]),
+        tokens: tokens.map((id) => policy.revocations.tokens[id]),
+      }),
+  })
   let closed = false
   const liveNodes = new Map<string, { expires: number; sessions: Map<string, LiveSessionInfo> }>()
   const liveNode = (node: string, ttlMs: number) => {
@@ -170,7 +181,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PolicyStore
     load: () => Promise.resolve({ ...headOf(), policy }),
     version: () => Promise.resolve(version),
     head: () => Promise.resolve(headOf()),
-    apply,
+    apply: pruning.apply,
     tail,
     readLog(fromVersion, toVersion) {
       if (toVersion <= fromVersion) return Promise.resolve([])
@@ -220,6 +231,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PolicyStore
     getRefresh: refresh.getRefresh,
     rotateRefresh: refresh.rotateRefresh,
     revokeFamily: refresh.revokeFamily,
+    async prune(nowMs, opts) {
+      const result = await pruning.prune(nowMs, opts)
+      for (const [node, entry] of liveNodes) if (entry.expires <= nowMs) liveNodes.delete(node)
+      return { ...result, families: refresh.prune(nowMs) }
+    },
 
     putLiveSessions(node, sessions, ttlMs) {
       const entry = liveNode(node, ttlMs)

@@ -13,6 +13,8 @@ export interface RedisKeys {
   keys: string
   currentKid: string
   retirements: string
+  /** Sorted set: revocations with an `until`, scored by it, for the pruner (`pruning.ts`). */
+  due: string
   /** One hash per session: its refresh family (see `redis-secrets.ts`). */
   refreshPrefix: string
 }
@@ -59,6 +61,7 @@ export function redisKeys(prefix = '{vigil}:'): RedisKeys {
     keys: `${prefix}keys`,
     currentKid: `${prefix}keys:current`,
     retirements: `${prefix}keys:retire`,
+    due: `${prefix}doc:rev:due`,
     refreshPrefix: `${prefix}refresh:`,
   }
 }

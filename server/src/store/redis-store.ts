@@ -3,6 +3,8 @@ import { VigilError } from '@vigil/client/protocol'
 import { applyChange, parseChange } from '../policy/changes.js'
 import { PolicySchema, formatIssues, type Change } from '../policy/schema.js'
 import { createRedisDirectory } from './redis-directory.js'
+import { createPruning } from './pruning.js'
+import { createRedisDueIndex, createRedisRevocationLookup } from './redis-due-index.js'
 import { createRedisSecrets } from './redis-secrets.js'
 import { redisKeys } from './redis-keys.js'
 import { decodeDocument, documentKeys, encodePatch } from './redis-document.js'
@@ -251,13 +253,20 @@ export function createRedisStore(options: RedisStoreOptions): PolicyStore {
     return toVersion <= Number(head ?? 0) ? entries : null
   }
 
+  const pruning = createPruning({
+    apply,
+    index: createRedisDueIndex(redis, keys.due, guard),
+    lookup: createRedisRevocationLookup(redis, keys.doc, guard),
+  })
+
   return {
     kind: 'redis',
     readLog,
     load: () => guard(readSnapshot()),
     version: async () => Number((await guard(redis.get(keys.version))) ?? 0),
     head: () => readHead(),
-    apply,
+    apply: pruning.apply,
+    prune: pruning.prune,
     tail,
     ...createRedisSecrets(redis, keys, guard),
     async claimDeployment(candidate) {

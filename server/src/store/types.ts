@@ -144,6 +144,24 @@ export interface LiveSessionInfo {
   sockets: number
 }
 
+export interface PruneOptions {
+  /** Past its `until`, a revocation is kept this much longer (clock skew). @default 120 */
+  graceS?: number
+  /** Most revocations one call drops (one `revoke.prune` change). @default 1000 */
+  limit?: number
+}
+
+export interface PruneResult {
+  /** Session and token revocations dropped from the document. */
+  revocations: number
+  /** Refresh families dropped after their live token expired (Redis lets its keys expire). */
+  families: number
+  /** A whole batch was due: more may be, so call again. */
+  more: boolean
+  /** The version of the `revoke.prune` change, when one was written. */
+  version?: number
+}
+
 /**
  * The one central place: the policy document with its version and change log, the signing key
  * ring and the refresh-token families. `RedisStore` and `MemoryStore` implement it and pass the same
@@ -200,6 +218,13 @@ export interface PolicyStore {
   ): Promise<RotateRefreshResult>
   /** Revokes the refresh family of `sid` (kept as revoked until it would have expired). */
   revokeFamily(sid: string): Promise<void>
+  /**
+   * Drops state that can no longer matter at `nowMs`, in bounded batches and never by scanning:
+   * session and token revocations past their `until` (one `revoke.prune` change every node
+   * applies) and, in memory, expired refresh families and directory entries. The enforcer calls
+   * it every minute; see docs/architecture.md, "Bounded state".
+   */
+  prune(nowMs: number, options?: PruneOptions): Promise<PruneResult>
 
   /** Publishes (or updates) a live session of `node`; the node's entries expire after `ttlMs`. */
   putLiveSessions(node: string, sessions: LiveSessionInfo[], ttlMs: number): Promise<void>

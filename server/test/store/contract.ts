@@ -385,5 +385,111 @@ export function testPolicyStore(name: string, harness: StoreHarness): void {
       await s.revokeFamily('never-existed')
       assert.equal(await s.getRefresh('never-existed', 'f'), null, 'revoking creates nothing')
     })
+
+    test('pruning drops a session revocation past its until with one change every reader sees', async () => {
+      const s = await harness.create()
+      const nowS = Math.floor(Date.now() / 1000)
+      const revoke = (session: string, until: number): Change => ({
+        type: 'revoke',
+        target: { kind: 'session', session, until },
+      })
+      const gone = await s.apply(revoke('gone', nowS - 5))
+      assert.ok(gone.ok)
+      assert.ok((await s.apply(revoke('live', nowS + 3600))).ok)
+      const tail = take(s, gone.version + 1, 1)
+      const r = await s.prune(Date.now(), { graceS: 0 })
+      assert.equal(r.revocations, 1)
+      assert.equal(r.more, false)
+      const [event] = await tail
+      assert.ok(event?.kind === 'change' && event.entry.change.type === 'revoke.prune')
+      assert.deepEqual(event.entry.change, { type: 'revoke.prune', sessions: ['gone'], tokens: [] })
+      const peer = await harness.peer()
+      const { policy, version } = await peer.load()
+      assert.equal(version, r.version)
+      assert.deepEqual(Object.keys(policy.revocations.sessions), ['live'])
+      // Nothing else is due: no further change, no new version.
+      assert.deepEqual(await s.prune(Date.now(), { graceS: 0 }), {
+        revocations: 0,
+        families: 0,
+        more: false,
+      })
+      assert.equal(await s.version(), version)
+    })
+
+    test('pruning keeps the grace, and leaves what is kept forever, revoked for longer or lifted', async () => {
+      const s = await harness.create()
+      const nowS = Math.floor(Date.now() / 1000)
+      const revoke = (session: string, until?: number): Change => ({
+        type: 'revoke',
+        target:
+          until === undefined ? { kind: 'session', session } : { kind: 'session', session, until },
+      })
+      await s.apply(revoke('recent', nowS - 10))
+      assert.equal((await s.prune(Date.now(), { graceS: 60 })).revocations, 0, 'within the grace')
+      await s.apply(revoke('longer', nowS - 100))
+      await s.apply(revoke('longer', nowS + 3600))
+      await s.apply(revoke('forever', nowS - 100))
+      await s.apply(revoke('forever'))
+      await s.apply(revoke('lifted', nowS - 100))
+      await s.apply({ type: 'revoke.lift', target: { kind: 'session', session: 'lifted' } })
+      const version = await s.version()
+      const r = await s.prune(Date.now(), { graceS: 0 })
+      assert.equal(r.revocations, 1, 'only "recent" is due')
+      assert.equal(await s.version(), version + 1)
+      const { policy } = await s.load()
+      assert.deepEqual(Object.keys(policy.revocations.sessions).sort(), ['forever', 'longer'])
+    })
+
+    test('pruning takes bounded batches, tokens too, and says when more is due', async () => {
+      const s = await harness.create()
+      const past = Math.floor(Date.now() / 1000) - 60
+      for (let i = 0; i < 3; i++) {
+        await s.apply({
+          type: 'revoke',
+          target: { kind: 'session', session: `s${i}`, until: past },
+        })
+        await s.apply({ type: 'revoke', target: { kind: 'token', jti: `j${i}`, until: past } })
+      }
+      const first = await s.prune(Date.now(), { graceS: 0, limit: 4 })
+      assert.deepEqual([first.revocations, first.more], [4, true])
+      const second = await s.prune(Date.now(), { graceS: 0, limit: 4 })
+      assert.deepEqual([second.revocations, second.more], [2, false])
+      const { policy } = await s.load()
+      assert.deepEqual(policy.revocations.sessions, {})
+      assert.deepEqual(policy.revocations.tokens, {})
+    })
+
+    test('a replaced document is indexed, so its expired revocations are pruned too', async () => {
+      const s = await harness.create()
+      const past = Math.floor(Date.now() / 1000) - 60
+      const entry = { reason: 'old', at: 1, until: past }
+      const replaced = await s.apply({
+        type: 'policy.replace',
+        policy: { revocations: { sessions: { a: entry, b: { reason: 'kept', at: 1 } } } },
+      })
+      assert.ok(replaced.ok)
+      assert.equal((await s.prune(Date.now(), { graceS: 0 })).revocations, 1)
+      const { policy } = await s.load()
+      assert.deepEqual(Object.keys(policy.revocations.sessions), ['b'])
+    })
+
+    test('two nodes pruning at once drop each revocation once', async () => {
+      const a = await harness.create()
+      const b = await harness.peer()
+      const past = Math.floor(Date.now() / 1000) - 60
+      for (let i = 0; i < 6; i++) {
+        await a.apply({
+          type: 'revoke',
+          target: { kind: 'session', session: `s${i}`, until: past },
+        })
+      }
+      const before = await a.version()
+      const [x, y] = await Promise.all([
+        a.prune(Date.now(), { graceS: 0, limit: 3 }),
+        b.prune(Date.now(), { graceS: 0, limit: 3 }),
+      ])
+      assert.equal(x.revocations + y.revocations, 6)
+      assert.equal(await a.version(), before + 2, 'one change per batch, none wasted')
+    })
   })
 }
