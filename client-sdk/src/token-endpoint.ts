@@ -1,12 +1,14 @@
 /**
  * `POST /v1/token`: trades the refresh token for a rotated pair. Every failure comes back as a
  * coded `VigilError`; only `invalid_grant` means the session is over, the rest are worth a retry.
+ * The endpoint answers errors as RFC 6749 §5.2 says (`{error, error_description}`); an older
+ * enforcer's `{error: {code, message}}` is read too.
  *
  * @module
  * @internal
  */
 import type { SessionTokens } from './options.js'
-import { isErrorCode, VigilError } from './protocol.js'
+import { isErrorCode, VigilError, type ErrorCode } from './protocol.js'
 
 /** A refresh that hangs this long is abandoned and retried. */
 const TOKEN_TIMEOUT_MS = 15_000
@@ -52,17 +54,64 @@ export async function exchangeRefreshToken(
     if (res.ok && body && typeof body['access_token'] === 'string') {
       return body as unknown as SessionTokens
     }
-    const error = body?.['error'] as
-      { code?: unknown; message?: unknown; details?: { reason?: unknown } } | undefined
-    const code = isErrorCode(error?.code) ? error.code : 'internal'
-    const message = typeof error?.message === 'string' ? error.message : `HTTP ${res.status}`
-    // The enforcer says why a grant was refused (`revoked`, `reused`, `expired`, …).
-    const reason = typeof error?.details?.reason === 'string' ? error.details.reason : undefined
+    const { code, message, reason } = readError(res.status, body)
+    const retryAfterS = retryAfter(res.headers.get('retry-after'))
     throw new VigilError(code, `refresh refused: ${message}`, {
-      details: { status: res.status, reason },
+      details: {
+        status: res.status,
+        reason,
+        ...(retryAfterS === undefined ? {} : { retryAfterS }),
+      },
     })
   } finally {
     clearTimeout(timer)
     signal.removeEventListener('abort', abort)
   }
+}
+
+/** RFC 6749 §5.2 error codes, as the SDK's own codes (a Map: no prototype keys). */
+const OAUTH_CODES: ReadonlyMap<string, ErrorCode> = new Map([
+  ['invalid_grant', 'invalid_grant'],
+  ['invalid_request', 'invalid_request'],
+  ['unsupported_grant_type', 'invalid_request'],
+  ['server_error', 'internal'],
+])
+
+/** The code, message and refusal reason of an error answer, in either shape. */
+function readError(
+  status: number,
+  body: Record<string, unknown> | null,
+): { code: ErrorCode; message: string; reason: string | undefined } {
+  const error = body?.['error']
+  if (typeof error === 'string') {
+    const description = body?.['error_description']
+    const code =
+      error === 'temporarily_unavailable'
+        ? status === 429
+          ? 'rate_limited'
+          : 'store_unavailable'
+        : (OAUTH_CODES.get(error) ?? (isErrorCode(error) ? error : 'internal'))
+    const reason = body?.['reason']
+    return {
+      code,
+      message: typeof description === 'string' ? description : `${error} (HTTP ${status})`,
+      // The enforcer says why a grant was refused (`revoked`, `reused`, `expired`, …).
+      reason: typeof reason === 'string' ? reason : undefined,
+    }
+  }
+  const old = error as
+    { code?: unknown; message?: unknown; details?: { reason?: unknown } } | undefined
+  return {
+    code: isErrorCode(old?.code) ? old.code : 'internal',
+    message: typeof old?.message === 'string' ? old.message : `HTTP ${status}`,
+    reason: typeof old?.details?.reason === 'string' ? old.details.reason : undefined,
+  }
+}
+
+/** `Retry-After` in whole seconds (RFC 9110 §10.2.3: seconds, or an HTTP date). */
+function retryAfter(value: string | null): number | undefined {
+  if (value === null) return undefined
+  if (/^\d+$/.test(value.trim())) return Number(value.trim())
+  const at = Date.parse(value)
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000))
 }

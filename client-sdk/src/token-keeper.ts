@@ -42,6 +42,8 @@ export interface TokenKeeperDeps {
 }
 
 const MAX_BACKOFF_MS = 30_000
+/** The longest `Retry-After` a renewal waits out; a server asking for more is asked again then. */
+const MAX_RETRY_AFTER_MS = 10 * 60_000
 /** How long a tab that waited for a peer's renewal waits for the peer's tokens to arrive. */
 const PEER_TOKENS_WAIT_MS = 1000
 
@@ -196,7 +198,10 @@ export function createTokenKeeper(deps: TokenKeeperDeps): TokenKeeper {
         } else {
           // Transient (offline, enforcer restarting): try again with backoff, up to 30 s apart.
           failures += 1
-          const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (failures - 1))
+          // A rate-limited endpoint says when to come back (`Retry-After`): not before then.
+          const asked = (error.details as { retryAfterS?: number } | undefined)?.retryAfterS
+          const backoff = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (failures - 1))
+          const delay = Math.max(backoff, Math.min(MAX_RETRY_AFTER_MS, (asked ?? 0) * 1000))
           timer.set(delay, () => void refresh(trigger).catch(() => {}))
           options.debug('vigil: renewal failed; retrying', { code: error.code, delay })
           deps.onError(error)

@@ -140,6 +140,56 @@ describe('vigil.fetch', () => {
     await assert.rejects(vigil.emit('doc:edit', {}), code('revoked'))
   })
 
+  test('an RFC 6749 invalid_grant answer ends the session, as revoked when its reason says so', async () => {
+    for (const [reason, state] of [
+      ['unknown', 'expired'],
+      ['reused', 'revoked'],
+    ] as const) {
+      const fake = fakeFetch()
+      const vigil = client(fake, { storage: memoryStorage() })
+      const seen: VigilError[] = []
+      vigil.on('expired', (e) => seen.push(e.error))
+      fake.api.push(expired401())
+      fake.token.push(
+        json(400, {
+          error: 'invalid_grant',
+          error_description: `the refresh token was refused (${reason})`,
+          reason,
+        }),
+      )
+      await assert.rejects(
+        vigil.fetch(api),
+        code(state === 'expired' ? 'token_expired' : 'revoked'),
+      )
+      assert.equal(vigil.state, state)
+      if (state === 'expired')
+        assert.deepEqual(
+          seen.map((e) => e.code),
+          ['invalid_grant'],
+        )
+      assert.equal(fake.tokenCalls().length, 1, 'a refused grant is not retried')
+    }
+  })
+
+  test('an RFC 6749 temporarily_unavailable answer is transient: rate_limited on 429', async () => {
+    const fake = fakeFetch()
+    const vigil = client(fake)
+    const errors: VigilError[] = []
+    vigil.on('error', (e) => errors.push(e))
+    fake.api.push(expired401())
+    fake.token.push(
+      new Response(
+        JSON.stringify({ error: 'temporarily_unavailable', error_description: 'slow down' }),
+        { status: 429, headers: { 'content-type': 'application/json', 'retry-after': '7' } },
+      ),
+    )
+    const res = await vigil.fetch(api)
+    assert.equal(res.status, 401)
+    assert.equal(errors[0]?.code, 'rate_limited')
+    assert.deepEqual(errors[0]?.details, { status: 429, reason: undefined, retryAfterS: 7 })
+    assert.equal(vigil.state, 'active')
+  })
+
   test('a transient refresh failure returns the 401 and reports an error, the session lives on', async () => {
     const fake = fakeFetch()
     const vigil = client(fake)

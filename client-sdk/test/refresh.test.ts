@@ -88,6 +88,37 @@ describe('refresh scheduling (mocked clock)', () => {
     assert.equal(vigil.state, 'active')
   })
 
+  test('a renewal answered 429 is retried no sooner than its Retry-After', async () => {
+    const fake = fakeFetch()
+    const { vigil } = client(fake, fakePair(1, 120, Date.now()))
+    const errors: string[] = []
+    vigil.on('error', (e) => errors.push(e.code))
+    fake.token.push(
+      new Response(
+        JSON.stringify({ error: 'temporarily_unavailable', error_description: 'slow down' }),
+        { status: 429, headers: { 'content-type': 'application/json', 'retry-after': '20' } },
+      ),
+    )
+    fake.token.push(json(200, fakePair(2, 120, Date.now())))
+    // In steps shorter than the wake watcher's tick: one long jump would look like a sleep.
+    const advance = async (ms: number) => {
+      for (let left = ms; left > 0; left -= 1000) {
+        mock.timers.tick(Math.min(1000, left))
+        await flush()
+      }
+    }
+    await advance(60_000)
+    assert.equal(fake.tokenCalls().length, 1)
+    assert.deepEqual(errors, ['rate_limited'])
+    // The backoff alone would retry after 1 s; the server asked for 20.
+    await advance(19_999)
+    assert.equal(fake.tokenCalls().length, 1)
+    mock.timers.tick(1)
+    await flush()
+    assert.equal(fake.tokenCalls().length, 2)
+    assert.equal(vigil.state, 'active')
+  })
+
   test('after the machine slept past expiry, the client renews on waking', async () => {
     const fake = fakeFetch()
     const { refreshes } = client(fake)

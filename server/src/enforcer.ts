@@ -7,6 +7,7 @@ import { decisionRoutes } from './api/decision-routes.js'
 import type { ApiDeps, SessionDirectory } from './api/deps.js'
 import { policyRoutes } from './api/policy-routes.js'
 import { sessionRoutes } from './api/session-routes.js'
+import { tokenRoute } from './api/token-route.js'
 import { storeRoutes } from './api/store-routes.js'
 import { wellKnownRoutes } from './api/well-known.js'
 import { createAuditLog, type AuditLog } from './audit/audit-log.js'
@@ -248,6 +249,7 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     sendThrown(res, err)
   } as express.ErrorRequestHandler)
 
+  router.use(tokenRoute(deps))
   return {
     config,
     router,

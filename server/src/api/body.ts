@@ -9,16 +9,20 @@ export const BODY_LIMIT = '1mb'
 const parseJson = express.json({ limit: BODY_LIMIT, strict: true, type: () => true })
 const parseForm = express.urlencoded({ limit: '16kb', extended: false, type: () => true })
 
+/** How a refused body is answered; the token endpoint answers in RFC 6749's shape instead. */
+export type BodyRefusal = (res: Response, code: 'unsupported_media_type', message: string) => void
+
 /**
  * Reads a JSON body, refusing any other content type with 415 before a byte is parsed.
  * `form: true` also accepts `application/x-www-form-urlencoded` (the OAuth token endpoint).
  */
-export function body(options: { form?: boolean } = {}): RequestHandler {
+export function body(options: { form?: boolean; refuse?: BodyRefusal } = {}): RequestHandler {
+  const refuse: BodyRefusal = options.refuse ?? sendError
   return function readBody(req, res, next) {
     // RFC 8259 §8.1: JSON is UTF-8. body-parser would also decode utf-7 and friends.
     const charset = /;\s*charset=("?)([^";]+)\1/i.exec(req.get('content-type') ?? '')?.[2]
     if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
-      return sendError(res, 'unsupported_media_type', 'the body must be UTF-8')
+      return refuse(res, 'unsupported_media_type', 'the body must be UTF-8')
     }
     if (req.is('application/json')) return parseJson(req, res, next)
     if (options.form && req.is('application/x-www-form-urlencoded')) {
@@ -27,26 +31,37 @@ export function body(options: { form?: boolean } = {}): RequestHandler {
     const accepted = options.form
       ? 'application/json or application/x-www-form-urlencoded'
       : 'application/json'
-    sendError(res, 'unsupported_media_type', `the body must be ${accepted}`)
+    refuse(res, 'unsupported_media_type', `the body must be ${accepted}`)
   }
 }
 
-/** Maps body-parser failures to stable codes instead of express's HTML error page. */
-export const bodyErrors: ErrorRequestHandler = function bodyErrors(err, _req, res, next) {
-  const type = (err as { type?: string }).type
+/** What a body-parser failure means, as a stable code and message; undefined when it is not one. */
+export function bodyFailure(
+  err: unknown,
+):
+  | { code: 'payload_too_large' | 'invalid_request' | 'unsupported_media_type'; message: string }
+  | undefined {
+  const type = (err as { type?: string } | null)?.type
   if (type === 'entity.too.large') {
     // Each parser has its own limit (forms are far smaller); name the one that refused.
     const limit = (err as { limit?: unknown }).limit
     const size = typeof limit === 'number' ? `${limit} bytes` : BODY_LIMIT
-    return sendError(res, 'payload_too_large', `the body is larger than ${size}`)
+    return { code: 'payload_too_large', message: `the body is larger than ${size}` }
   }
   if (type === 'entity.parse.failed') {
-    return sendError(res, 'invalid_request', 'the body is not valid JSON')
+    return { code: 'invalid_request', message: 'the body is not valid JSON' }
   }
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
-    return sendError(res, 'unsupported_media_type', 'the body encoding is not supported')
+    return { code: 'unsupported_media_type', message: 'the body encoding is not supported' }
   }
-  next(err)
+  return undefined
+}
+
+/** Maps body-parser failures to stable codes instead of express's HTML error page. */
+export const bodyErrors: ErrorRequestHandler = function bodyErrors(err, _req, res, next) {
+  const failure = bodyFailure(err)
+  if (!failure) return next(err)
+  sendError(res, failure.code, failure.message)
 }
 
 /**

@@ -18,17 +18,9 @@ const SessionBody = z.strictObject({
   claims: z.record(z.string(), z.unknown()).optional(),
 })
 
-const TokenBody = z.strictObject({
-  grant_type: z.literal('refresh_token'),
-  refresh_token: z.string().min(1).max(512),
-  // OAuth clients commonly send these; they are accepted and ignored.
-  client_id: z.string().max(200).optional(),
-  scope: z.string().max(1000).optional(),
-})
-
 /**
- * Sessions and tokens: mint a session for a subject (service API), rotate a refresh token (the
- * refresh token is the credential), read one's own live capabilities, list live sessions.
+ * Sessions: mint a session for a subject (service API), read one's own live capabilities, list
+ * live sessions. The token endpoint that rotates a session's tokens is `token-route.ts`.
  */
 export function sessionRoutes(deps: ApiDeps): Router {
   const router = Router()
@@ -67,23 +59,6 @@ export function sessionRoutes(deps: ApiDeps): Router {
         ...(input.claims ? { claims: input.claims } : {}),
       })
       res.status(201).setHeader('Cache-Control', 'no-store').json(pair)
-    } catch (err) {
-      sendThrown(res, err)
-    }
-  })
-
-  router.post('/v1/token', body({ form: true }), async (req, res) => {
-    const input = validate(res, TokenBody, req.body)
-    if (!input) return
-    try {
-      const result = await deps.sessions.refresh(input.refresh_token)
-      res.setHeader('Cache-Control', 'no-store')
-      if (!result.ok) {
-        return sendError(res, 'invalid_grant', `the refresh token was refused (${result.detail})`, {
-          reason: result.detail,
-        })
-      }
-      res.json(result.pair)
     } catch (err) {
       sendThrown(res, err)
     }

@@ -5,6 +5,7 @@ import { TEST_API_KEY, startNode, type TestNode } from '../helpers/enforcer.js'
 import {
   createSession,
   expectError,
+  expectOAuthError,
   expectInvalid,
   expectJson,
   jwtPart,
@@ -184,9 +185,9 @@ describe('the public HTTP surface', () => {
       assert.equal((await expectJson<Me>(await me(third.access_token))).sid, first.session_id)
 
       const replay = await refresh(second.refresh_token, 'json')
-      await expectError(replay, 400, 'invalid_grant')
-      await expectError(await refresh(third.refresh_token, 'form'), 400, 'invalid_grant')
-      await expectError(await refresh(first.refresh_token, 'json'), 400, 'invalid_grant')
+      await expectOAuthError(replay, 400, 'invalid_grant')
+      await expectOAuthError(await refresh(third.refresh_token, 'form'), 400, 'invalid_grant')
+      await expectOAuthError(await refresh(first.refresh_token, 'json'), 400, 'invalid_grant')
 
       for (const token of [first.access_token, second.access_token, third.access_token]) {
         await expectError(await me(token), 401, 'revoked')
@@ -340,7 +341,7 @@ describe('the public HTTP surface', () => {
       assert.match(error.message, /lost laptop/)
       assert.equal((await expectJson<Me>(await me(two.access_token))).sid, two.session_id)
       await expectJson(await node.api('/api/docs/1', { auth: two.access_token }))
-      await expectError(await refresh(one.refresh_token), 400, 'invalid_grant')
+      await expectOAuthError(await refresh(one.refresh_token), 400, 'invalid_grant')
       await lift({ session: one.session_id })
       await expectJson(await me(one.access_token))
     })

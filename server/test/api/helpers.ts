@@ -28,6 +28,27 @@ export async function expectError(res: Response, status: number, code: string): 
   return body.error
 }
 
+/**
+ * Reads an error answer of the token endpoint (RFC 6749 §5.2): checks its status, its `error`
+ * code, a printable-ASCII `error_description`, and the no-store headers every answer carries.
+ */
+export async function expectOAuthError(
+  res: Response,
+  status: number,
+  error: string,
+): Promise<Record<string, unknown>> {
+  const text = await res.text()
+  assert.equal(res.status, status, `expected ${status} ${error}, got ${res.status} ${text}`)
+  assert.match(res.headers.get('content-type') ?? '', /^application\/json/)
+  assert.equal(res.headers.get('cache-control'), 'no-store')
+  assert.equal(res.headers.get('pragma'), 'no-cache')
+  const body = JSON.parse(text) as Record<string, unknown>
+  assert.equal(body['error'], error, text)
+  // RFC 6749 §5.2: the description is printable ASCII without `"` or `\`.
+  assert.match(String(body['error_description']), /^[\x20-\x21\x23-\x5b\x5d-\x7e]+$/, text)
+  return body
+}
+
 /** Reads a 400 and checks that its details name `path` (and never only the whole body). */
 export async function expectInvalid(
   res: Response,

@@ -2,7 +2,14 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { TokenPair } from '@vigil/client/protocol'
 import { SEED_POLICY, TEST_API_KEY, startNode, type TestNode } from '../helpers/enforcer.js'
-import { createSession, expectError, expectInvalid, expectJson, seedPolicy } from './helpers.js'
+import {
+  createSession,
+  expectError,
+  expectInvalid,
+  expectJson,
+  expectOAuthError,
+  seedPolicy,
+} from './helpers.js'
 
 const JSON_TYPE = { 'content-type': 'application/json' }
 const FORM_TYPE = { 'content-type': 'application/x-www-form-urlencoded' }
@@ -41,11 +48,19 @@ describe('API input validation and authentication', () => {
 
   describe('request bodies', () => {
     it('a malformed JSON body is refused with 400 invalid_request', async () => {
-      for (const path of ['/v1/sessions', '/v1/decisions', '/v1/revocations', '/v1/token']) {
+      for (const path of ['/v1/sessions', '/v1/decisions', '/v1/revocations']) {
         const res = await node.api(path, { method: 'POST', body: '{"sub":', headers: JSON_TYPE })
         const error = await expectError(res, 400, 'invalid_request')
         assert.match(error.message, /JSON/)
       }
+      // The token endpoint answers in RFC 6749's shape (see token-endpoint.test.ts).
+      const token = await node.api('/v1/token', {
+        method: 'POST',
+        body: '{"sub":',
+        headers: JSON_TYPE,
+      })
+      const error = await expectOAuthError(token, 400, 'invalid_request')
+      assert.match(String(error['error_description']), /JSON/)
       const put = await node.api('/v1/policy', { method: 'PUT', body: '{', headers: JSON_TYPE })
       await expectError(put, 400, 'invalid_request')
     })
@@ -60,10 +75,13 @@ describe('API input validation and authentication', () => {
     it('a text/plain body on a JSON endpoint is refused with 415 unsupported_media_type', async () => {
       const text = { 'content-type': 'text/plain' }
       const body = JSON.stringify({ sub: 'alice' })
-      for (const path of ['/v1/sessions', '/v1/decisions', '/v1/revocations', '/v1/token']) {
+      for (const path of ['/v1/sessions', '/v1/decisions', '/v1/revocations']) {
         const res = await node.api(path, { method: 'POST', body, headers: text })
         await expectError(res, 415, 'unsupported_media_type')
       }
+      // RFC 6749 §5.2 knows no 415: the token endpoint calls it a malformed request.
+      const token = await node.api('/v1/token', { method: 'POST', body, headers: text })
+      await expectOAuthError(token, 400, 'invalid_request')
       const put = await node.api('/v1/policy', { method: 'PUT', body: '{}', headers: text })
       await expectError(put, 415, 'unsupported_media_type')
     })
@@ -113,8 +131,9 @@ describe('API input validation and authentication', () => {
         body: `grant_type=refresh_token&refresh_token=${'a'.repeat(20_000)}`,
         headers: FORM_TYPE,
       })
-      const error = await expectError(res, 413, 'payload_too_large')
-      assert.match(error.message, /16384 bytes/, 'the form limit, not the JSON limit')
+      const error = await expectOAuthError(res, 413, 'invalid_request')
+      const description = String(error['error_description'])
+      assert.match(description, /16384 bytes/, 'the form limit, not the JSON limit')
     })
 
     it('a field of the wrong type is refused with 400 naming it', async () => {
@@ -311,20 +330,21 @@ describe('API input validation and authentication', () => {
         auth: null,
         json: { grant_type: 'password', refresh_token: 'abc' },
       })
-      await expectInvalid(json, 'invalid_request', 'grant_type')
+      await expectOAuthError(json, 400, 'unsupported_grant_type')
       const form = await node.api('/v1/token', {
         method: 'POST',
         auth: null,
         body: new URLSearchParams({ grant_type: 'client_credentials', refresh_token: 'abc' }),
       })
-      await expectInvalid(form, 'invalid_request', 'grant_type')
+      await expectOAuthError(form, 400, 'unsupported_grant_type')
       const missing = await node.api('/v1/token', {
         method: 'POST',
         auth: null,
         body: 'refresh_token=abc',
         headers: FORM_TYPE,
       })
-      await expectInvalid(missing, 'invalid_request', 'grant_type')
+      const error = await expectOAuthError(missing, 400, 'invalid_request')
+      assert.match(String(error['error_description']), /grant_type/)
     })
 
     it('POST /v1/token with an unknown refresh token is refused with 400 invalid_grant', async () => {
@@ -333,7 +353,7 @@ describe('API input validation and authentication', () => {
         auth: null,
         json: { grant_type: 'refresh_token', refresh_token: 'not-a-real-refresh-token' },
       })
-      await expectError(res, 400, 'invalid_grant')
+      await expectOAuthError(res, 400, 'invalid_grant')
     })
 
     it('an unknown /v1 path is answered with 404 not_found', async () => {

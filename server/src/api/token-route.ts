@@ -1,0 +1,128 @@
+import {
+  Router,
+  type ErrorRequestHandler,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express'
+import { z } from 'zod'
+import { VigilError } from '@vigil/client/protocol'
+import { STATUS } from '../http/errors.js'
+import { formatIssues } from '../policy/schema.js'
+import { body, bodyFailure } from './body.js'
+import type { ApiDeps } from './deps.js'
+
+/** The `error` codes this endpoint answers with (RFC 6749 §5.2, and §4.1.2.1 for the 5xx). */
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_grant'
+  | 'unsupported_grant_type'
+  | 'temporarily_unavailable'
+  | 'server_error'
+
+/**
+ * A parameter as RFC 6749 §3.2 reads it: sent without a value means omitted, and sent twice
+ * (a form parser's array) is malformed.
+ */
+const Param = (max: number) =>
+  z.preprocess(
+    (value) => (value === '' ? undefined : value),
+    z.string({ error: 'must be sent once, as a string' }).max(max).optional(),
+  )
+
+/** Unknown parameters are ignored, not refused (RFC 6749 §3.2): clients send `client_id`, `scope`. */
+const TokenParams = z.object(
+  { grant_type: Param(100), refresh_token: Param(512) },
+  { error: 'the body must be an object of parameters' },
+)
+
+/**
+ * Sends an RFC 6749 §5.2 error: `{"error": …, "error_description": …}`. The description is ours,
+ * in the printable ASCII the RFC allows (no `"` or `\`), and never echoes a presented token.
+ */
+export function sendOAuthError(
+  res: Response,
+  status: number,
+  error: OAuthErrorCode,
+  description: string,
+  extra: Record<string, string> = {},
+): void {
+  const error_description = description.replace(/["\\]/g, "'").replace(/[^\x20-\x7e]/g, '?')
+  res.status(status).json({ error, error_description, ...extra })
+}
+
+/** RFC 6749 §5.1: no answer of the token endpoint may be cached, success or not. */
+const noStore: RequestHandler = function noStore(_req, res, next) {
+  res.setHeader('Cache-Control', 'no-store')
+  res.setHeader('Pragma', 'no-cache')
+  next()
+}
+
+/** A body the endpoint cannot read (malformed JSON, too large, wrong type) in RFC 6749's shape. */
+const tokenBodyErrors: ErrorRequestHandler = function tokenBodyErrors(err, _req, res, next) {
+  const failure = bodyFailure(err)
+  if (!failure) return next(err)
+  const status = failure.code === 'payload_too_large' ? 413 : 400
+  sendOAuthError(res, status, 'invalid_request', failure.message)
+}
+
+/**
+ * `POST /v1/token`: the OAuth 2.0 refresh grant (RFC 6749 §6). The refresh token is the
+ * credential; it is rotated on every use, and a replay of a spent one revokes its session.
+ * Errors follow §5.2, so standard OAuth clients parse them.
+ *
+ * @example
+ * ```ts
+ * router.use(tokenRoute(deps))
+ * ```
+ */
+export function tokenRoute(deps: ApiDeps): Router {
+  const router = Router()
+  const log = deps.logger.child({ route: 'token' })
+  const readBody = body({
+    form: true,
+    // A wrong content type is a malformed request here (§5.2 knows no 415).
+    refuse: (res, _code, message) => sendOAuthError(res, 400, 'invalid_request', message),
+  })
+
+  router.post(
+    '/v1/token',
+    noStore,
+    readBody,
+    async function token(req: Request, res: Response) {
+      const parsed = TokenParams.safeParse(req.body)
+      if (!parsed.success) {
+        const first = formatIssues(parsed.error)[0]!
+        const where = first.path === '(root)' ? '' : `${first.path}: `
+        return sendOAuthError(res, 400, 'invalid_request', `${where}${first.message}`)
+      }
+      const { grant_type: grant, refresh_token: refreshToken } = parsed.data
+      if (grant === undefined)
+        return sendOAuthError(res, 400, 'invalid_request', 'grant_type: required')
+      if (grant !== 'refresh_token') {
+        return sendOAuthError(res, 400, 'unsupported_grant_type', 'only refresh_token is supported')
+      }
+      if (refreshToken === undefined) {
+        return sendOAuthError(res, 400, 'invalid_request', 'refresh_token: required')
+      }
+      try {
+        const result = await deps.sessions.refresh(refreshToken)
+        if (!result.ok) {
+          const description = `the refresh token was refused (${result.detail})`
+          return sendOAuthError(res, 400, 'invalid_grant', description, { reason: result.detail })
+        }
+        res.json(result.pair)
+      } catch (err) {
+        // The store or the policy could not be reached: worth a retry, unlike a refused grant.
+        if (err instanceof VigilError && STATUS[err.code] === 503) {
+          return sendOAuthError(res, 503, 'temporarily_unavailable', err.message)
+        }
+        log.error({ err }, 'refresh failed')
+        sendOAuthError(res, 500, 'server_error', 'internal error')
+      }
+    },
+    tokenBodyErrors,
+  )
+
+  return router
+}
