@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
 import { VigilError } from '@vigil/client/protocol'
 import { affectedBy, applyChange, type Affected } from './policy/changes.js'
+import { createListeningClock } from './listening-clock.js'
 import { compilePolicy, type CompiledPolicy } from './policy/index.js'
 import { createRecovery, type RecoveryHooks, type RestoreOutcome } from './store-recovery.js'
 import {
@@ -97,6 +98,13 @@ export function createLivePolicy(options: LivePolicyOptions): LivePolicy {
   let compiled: CompiledPolicy | null = null
   let mine: StoreHead = { epoch: '', version: 0, head: '' }
   let lastContact = now()
+  // Staleness counts only time the loop was free to hear the store: see listening-clock.ts.
+  const listening = createListeningClock()
+  let heard = listening.now()
+  const noteContact = (at = now()): void => {
+    lastContact = at
+    heard = listening.now()
+  }
   let loop: Promise<void> | null = null
   let trouble: Trouble | null = null
 
@@ -125,7 +133,7 @@ export function createLivePolicy(options: LivePolicyOptions): LivePolicy {
     hooks: options.hooks ?? {},
     signal: controller.signal,
     installSnapshot,
-    contact: () => void (lastContact = now()),
+    contact: () => noteContact(),
     reclaim: options.reclaim ?? (() => Promise.resolve()),
   })
 
@@ -167,9 +175,7 @@ export function createLivePolicy(options: LivePolicyOptions): LivePolicy {
         let lost: Trouble['reason'] | null = null
         const iterator = store.tail(mine.version, {
           signal: controller.signal,
-          onContact: (at) => {
-            lastContact = at
-          },
+          onContact: (at) => noteContact(at),
         })
         for await (const event of iterator) {
           lost = onEvent(event)
@@ -209,7 +215,7 @@ export function createLivePolicy(options: LivePolicyOptions): LivePolicy {
   }
 
   function isStale(): boolean {
-    return now() - lastContact > options.maxStalenessMs
+    return listening.now() - heard > options.maxStalenessMs
   }
 
   // Says so once when the node starts failing closed and once when it recovers, so an operator
@@ -246,7 +252,7 @@ export function createLivePolicy(options: LivePolicyOptions): LivePolicy {
     async start() {
       const snap = await store.load()
       installSnapshot(snap)
-      lastContact = now()
+      noteContact()
       logger.info({ version: snap.version, epoch: snap.epoch, store: store.kind }, 'policy loaded')
       loop = follow()
     },
@@ -261,7 +267,7 @@ export function createLivePolicy(options: LivePolicyOptions): LivePolicy {
     async ensureFresh() {
       if (trouble) throw new VigilError('store_reset', describeTrouble(trouble))
       const head = await store.head()
-      lastContact = now()
+      noteContact()
       const reason = judge(mine, { kind: 'head', head })
       if (reason) {
         throw new VigilError(
@@ -290,6 +296,7 @@ export function createLivePolicy(options: LivePolicyOptions): LivePolicy {
     off: (event, listener) => void events.off(event, listener),
     async stop() {
       clearInterval(watchdog)
+      listening.stop()
       controller.abort()
       await loop
     },
