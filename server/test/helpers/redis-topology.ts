@@ -64,7 +64,13 @@ export async function until(
   throw new Error(`timed out waiting for ${what}`)
 }
 
-async function launch(binary: string, args: string[], port: number, dir: string) {
+async function launch(
+  binary: string,
+  args: string[],
+  port: number,
+  dir: string,
+  password?: string,
+) {
   const child = spawn(binary, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
@@ -74,7 +80,11 @@ async function launch(binary: string, args: string[], port: number, dir: string)
     child,
     url: `redis://127.0.0.1:${port}`,
     client: () => {
-      const c = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 1 })
+      const c = new Redis(port, '127.0.0.1', {
+        lazyConnect: true,
+        maxRetriesPerRequest: 1,
+        ...(password ? { password } : {}),
+      })
       c.on('error', () => {})
       return c
     },
@@ -108,12 +118,19 @@ async function ping(node: RedisNode): Promise<boolean> {
 
 /**
  * One `redis-server` (no persistence unless `args` asks for it). `replicaOf` makes it a replica
- * and waits until its link to the primary is up.
+ * and waits until its link to the primary is up; `password` sets requirepass and masterauth.
  */
 export async function startRedisServer(
-  options: { args?: string[]; replicaOf?: number; cluster?: boolean } = {},
+  options: {
+    args?: string[]
+    replicaOf?: number
+    cluster?: boolean
+    password?: string
+    /** A port of its own (a crashed server coming back where it was). @default a free one */
+    port?: number
+  } = {},
 ): Promise<RedisNode> {
-  const port = await freePort(options.cluster)
+  const port = options.port ?? (await freePort(options.cluster))
   const dir = mkdtempSync(join(tmpdir(), `vigil-redis-${port}-`))
   const args = [
     '--port',
@@ -137,9 +154,12 @@ export async function startRedisServer(
     ...(options.replicaOf === undefined
       ? []
       : ['--replicaof', '127.0.0.1', String(options.replicaOf)]),
+    ...(options.password
+      ? ['--requirepass', options.password, '--masterauth', options.password]
+      : []),
     ...(options.args ?? []),
   ]
-  const node = await launch('redis-server', args, port, dir)
+  const node = await launch('redis-server', args, port, dir, options.password)
   if (options.replicaOf !== undefined) await replicaLinked(node)
   return node
 }
@@ -250,15 +270,26 @@ export interface ClusterSetup {
   env: { REDIS_CLUSTER_NODES: string }
 }
 
-/** A cluster of `count` masters (no replicas), all 16384 slots assigned, state ok on every node. */
-export async function startCluster(count = 3): Promise<ClusterSetup> {
+/**
+ * A cluster of `count` masters (no replicas), all 16384 slots assigned, state ok on every node.
+ * With `password`, every node requires it.
+ */
+export async function startCluster(
+  count = 3,
+  options: { password?: string } = {},
+): Promise<ClusterSetup> {
   const masters: RedisNode[] = []
-  for (let i = 0; i < count; i++) masters.push(await startRedisServer({ cluster: true }))
+  const { password } = options
+  for (let i = 0; i < count; i++) {
+    masters.push(await startRedisServer({ cluster: true, ...(password ? { password } : {}) }))
+  }
   const addresses = masters.map((m) => `127.0.0.1:${m.port}`)
-  const created = spawnSync('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-yes'], {
-    encoding: 'utf8',
-    timeout: 60_000,
-  })
+  const auth = password ? ['-a', password, '--no-auth-warning'] : []
+  const created = spawnSync(
+    'redis-cli',
+    [...auth, '--cluster', 'create', ...addresses, '--cluster-yes'],
+    { encoding: 'utf8', timeout: 60_000 },
+  )
   if (created.status !== 0) {
     throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`)
   }
