@@ -24,6 +24,8 @@ import { createMemoryStore } from './store/memory-store.js'
 import { createRedisStore } from './store/redis-store.js'
 import { describeTopology } from './store/redis-connection.js'
 import { createStoreHealth } from './store/store-health.js'
+import { PRUNE_GRACE_S } from './store/pruning.js'
+import { startPruner } from './store/pruner.js'
 import type { DeploymentIdentity, PolicyStore } from './store/types.js'
 import {
   createKeyRing,
@@ -213,6 +215,7 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     issuer,
     accessTtlS: config.accessTtlS,
     refreshTtlS: config.refreshTtlS,
+    clockToleranceS: config.clockToleranceS,
     // A refresh is rare and mints new credentials: decide it on the store's latest version.
     isRevoked: async (p) => {
       await live.ensureFresh()
@@ -220,6 +223,13 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     },
   })
   const authorizer = createAuthorizer({ verifier, live, audit, metrics })
+  // Keeps the store bounded by live sessions: revocations no token can use leave the document.
+  const pruner = startPruner({
+    store,
+    logger: logger.child({ module: 'pruner' }),
+    paused: () => live.failure() !== null,
+    prune: { graceS: Math.max(PRUNE_GRACE_S, config.clockToleranceS) },
+  })
 
   const deps: ApiDeps = {
     apiKey: config.apiKey,
@@ -266,6 +276,7 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     registry,
     sharedApiKeyFrom: sharedKeyFrom,
     async close() {
+      pruner.stop()
       await live.stop()
       await audit.flush()
       if (ownsStore) await store.close()

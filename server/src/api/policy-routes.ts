@@ -26,7 +26,11 @@ const IssuedBefore = z.union([
 const RevocationBody = z.union([
   z.strictObject({ subject: Subject, issued_before: IssuedBefore, reason: Reason }),
   z.strictObject({ subject: Subject, reason: Reason }),
-  z.strictObject({ session: Name, reason: Reason }),
+  z.strictObject({
+    session: Name,
+    until: z.number().int().nonnegative().optional(),
+    reason: Reason,
+  }),
   z.strictObject({
     jti: Name,
     expires_at: z.number().int().nonnegative().optional(),
@@ -35,8 +39,17 @@ const RevocationBody = z.union([
 ])
 type RevocationInput = z.output<typeof RevocationBody>
 
-function toTarget(input: RevocationInput, nowMs: number): RevokeTarget {
-  if ('session' in input) return { kind: 'session', session: input.session }
+/**
+ * `defaultUntil`: when a session revocation without an explicit `until` may be pruned — once no
+ * token of the session can be valid (see `SessionTokens.revocationUntil`).
+ */
+function toTarget(input: RevocationInput, nowMs: number, defaultUntil?: number): RevokeTarget {
+  if ('session' in input) {
+    const until = input.until ?? defaultUntil
+    return until === undefined
+      ? { kind: 'session', session: input.session }
+      : { kind: 'session', session: input.session, until }
+  }
   if ('jti' in input) {
     return input.expires_at === undefined
       ? { kind: 'token', jti: input.jti }
@@ -133,9 +146,26 @@ export function policyRoutes(deps: ApiDeps): Router {
   router.post('/v1/revocations', admin, body(), async (req, res) => {
     const input = validate(res, RevocationBody, req.body)
     if (!input) return
-    const target = toTarget(input, Date.now())
+    const now = Date.now()
+    const target = toTarget(input, now, deps.sessions.revocationUntil(now))
     if (!RevokeTargetSchema.safeParse(target).success) {
       return sendError(res, 'invalid_request', 'issued_before: not a valid time')
+    }
+    if (target.kind === 'session') {
+      const earliest = deps.sessions.earliestRevocationUntil(now)
+      if (target.until !== undefined && target.until < earliest) {
+        return sendError(
+          res,
+          'invalid_request',
+          `until: must be at least ${earliest} (now + the access-token lifetime + clock tolerance), or the session's live access tokens would be admitted again`,
+        )
+      }
+      try {
+        // Its refresh tokens die now, so pruning the revocation later can never revive them.
+        await deps.store.revokeFamily(target.session)
+      } catch (err) {
+        return sendThrown(res, err)
+      }
     }
     const change = input.reason
       ? ({ type: 'revoke', target, reason: input.reason } as const)

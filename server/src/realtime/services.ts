@@ -94,7 +94,10 @@ export function attachServiceFeed(
         for (const e of entries ?? []) {
           if (e.change.type === 'revoke') {
             fromLog.push(...revocationEvents(e.change, e.version, e.at, sub))
-          } else if (e.change.type !== 'keys.rotated') partial = true
+          } else if (e.change.type !== 'keys.rotated' && e.change.type !== 'revoke.prune') {
+            // A prune drops only revocations no token can use: nothing a service must re-check.
+            partial = true
+          }
         }
         if (!entries) fromLog = []
       }

@@ -40,6 +40,11 @@ export interface SessionTokens {
    * the revocation may then be pruned.
    */
   revocationUntil(nowMs: number): number
+  /**
+   * The earliest `until` a session revoked at `nowMs` may be given once its refresh family is
+   * revoked too: its access tokens, which nothing else stops, must have expired by then.
+   */
+  earliestRevocationUntil(nowMs: number): number
 }
 
 /** Why the session of a replayed refresh token is revoked; shown to its live sockets. */
@@ -153,6 +158,7 @@ export function createSessionTokens(options: SessionTokensOptions): SessionToken
     },
 
     revocationUntil,
+    earliestRevocationUntil: (nowMs) => Math.ceil(nowMs / 1000) + accessTtlS + clockToleranceS,
   }
 
   async function revokeSession(sid: string, atMs: number): Promise<void> {

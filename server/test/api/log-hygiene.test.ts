@@ -18,10 +18,17 @@ interface Secret {
 
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url')
 
-/** The whole token, and for a JWT each segment unique to it (the header is shared by many). */
+/**
+ * The whole token, and for a JWT each segment unique to it (the header is shared by many); for a
+ * refresh token (`sid.family.secret`) its per-token secret (the session id is public and the
+ * family secret is, by design, in every token of the session).
+ */
 function piecesOf(secret: Secret): Secret[] {
   const parts = secret.value.split('.')
   if (parts.length !== 3) return [secret]
+  if (!parts[0]!.startsWith('eyJ')) {
+    return [secret, { ...secret, what: `${secret.what}, secret`, value: parts[2]! }]
+  }
   return [
     secret,
     { ...secret, what: `${secret.what}, payload`, value: parts[1]! },
