@@ -7,7 +7,7 @@ import { decisionRoutes } from './api/decision-routes.js'
 import type { ApiDeps, SessionDirectory } from './api/deps.js'
 import { policyRoutes } from './api/policy-routes.js'
 import { sessionRoutes } from './api/session-routes.js'
-import { tokenRoute } from './api/token-route.js'
+import { tokenRoute, type TokenRateLimit } from './api/token-route.js'
 import { storeRoutes } from './api/store-routes.js'
 import { wellKnownRoutes } from './api/well-known.js'
 import { createAuditLog, type AuditLog } from './audit/audit-log.js'
@@ -47,6 +47,8 @@ export interface EnforcerOptions {
   auditStream?: DestinationStream
   /** Live sessions across nodes for `GET /v1/sessions`. @default the store's directory */
   directory?: SessionDirectory
+  /** Rate limits of `POST /v1/token`, per refresh family and per client address. */
+  tokenRateLimit?: Partial<TokenRateLimit>
 }
 
 /** A composed enforcer node: mount `router` in an express app and guard routes with `enforce`. */
@@ -249,6 +251,7 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
   router.use(wellKnownRoutes(deps))
   router.use(sdkRoutes())
   router.use(sessionRoutes(deps))
+  router.use(tokenRoute(deps, options.tokenRateLimit))
   router.use(policyRoutes(deps))
   router.use(decisionRoutes(deps))
   router.use(storeRoutes({ ...deps, storeLoss: config.storeLoss }))

@@ -9,8 +9,33 @@ import { z } from 'zod'
 import { VigilError } from '@vigil/client/protocol'
 import { STATUS } from '../http/errors.js'
 import { formatIssues } from '../policy/schema.js'
+import { KeyedBuckets, type BucketLimit } from '../token-bucket.js'
+import { parseRefreshToken } from '../tokens/refresh-token.js'
 import { body, bodyFailure } from './body.js'
+import { clientKey } from './client-key.js'
 import type { ApiDeps } from './deps.js'
+
+/**
+ * How often the token endpoint may be called. A session refreshes once per access-token lifetime
+ * (minutes), a little more around reconnects; anything near these limits is a bug or an attack.
+ */
+export interface TokenRateLimit {
+  /** Per refresh family (one session's chain of tokens). @default { perSecond: 0.1, burst: 10 } */
+  perFamily: BucketLimit
+  /**
+   * Per client address (an IPv6 client by its /64). Behind a proxy, set express's `trust proxy`
+   * so the address is the client's, not the proxy's. @default { perSecond: 20, burst: 200 }
+   */
+  perClient: BucketLimit
+  /** Families and addresses remembered at most, each; the least recently seen go. @default 10000 */
+  maxKeys: number
+}
+
+export const TOKEN_RATE_LIMIT_DEFAULTS: TokenRateLimit = {
+  perFamily: { perSecond: 0.1, burst: 10 },
+  perClient: { perSecond: 20, burst: 200 },
+  maxKeys: 10_000,
+}
 
 /** The `error` codes this endpoint answers with (RFC 6749 §5.2, and §4.1.2.1 for the 5xx). */
 export type OAuthErrorCode =
@@ -69,60 +94,82 @@ const tokenBodyErrors: ErrorRequestHandler = function tokenBodyErrors(err, _req,
 /**
  * `POST /v1/token`: the OAuth 2.0 refresh grant (RFC 6749 §6). The refresh token is the
  * credential; it is rotated on every use, and a replay of a spent one revokes its session.
- * Errors follow §5.2, so standard OAuth clients parse them.
+ * Errors follow §5.2, so standard OAuth clients parse them. Calls are rate limited per client
+ * address (before the body is read) and per refresh family, answered 429 with `Retry-After`.
  *
  * @example
  * ```ts
- * router.use(tokenRoute(deps))
+ * router.use(tokenRoute(deps, { perClient: { perSecond: 50, burst: 500 } }))
  * ```
  */
-export function tokenRoute(deps: ApiDeps): Router {
-  const router = Router()
+export function tokenRoute(deps: ApiDeps, limits: Partial<TokenRateLimit> = {}): Router {
   const log = deps.logger.child({ route: 'token' })
+  const limit = { ...TOKEN_RATE_LIMIT_DEFAULTS, ...limits }
+  const families = new KeyedBuckets(limit.perFamily, limit.maxKeys)
+  const clients = new KeyedBuckets(limit.perClient, limit.maxKeys)
+
+  /** Answers 429 and returns true when `buckets` has nothing left for `key`. */
+  function limited(res: Response, buckets: KeyedBuckets, key: string, what: string): boolean {
+    const taken = buckets.take(key, Date.now())
+    if (taken.ok) return false
+    const seconds = Math.max(1, Math.ceil(taken.retryInMs / 1000))
+    res.setHeader('Retry-After', String(seconds))
+    const description = `too many token requests ${what}; retry in ${seconds} s`
+    sendOAuthError(res, 429, 'temporarily_unavailable', description)
+    return true
+  }
+
+  // Before the body is read: a client over its budget costs no parsing, hashing or store read.
+  const perClient: RequestHandler = function tokenClientLimit(req, res, next) {
+    const key = clientKey(req.ip ?? req.socket.remoteAddress)
+    if (!limited(res, clients, key, 'from this client')) next()
+  }
+
   const readBody = body({
     form: true,
     // A wrong content type is a malformed request here (§5.2 knows no 415).
     refuse: (res, _code, message) => sendOAuthError(res, 400, 'invalid_request', message),
   })
 
-  router.post(
-    '/v1/token',
-    noStore,
-    readBody,
-    async function token(req: Request, res: Response) {
-      const parsed = TokenParams.safeParse(req.body)
-      if (!parsed.success) {
-        const first = formatIssues(parsed.error)[0]!
-        const where = first.path === '(root)' ? '' : `${first.path}: `
-        return sendOAuthError(res, 400, 'invalid_request', `${where}${first.message}`)
+  async function token(req: Request, res: Response): Promise<void> {
+    const parsed = TokenParams.safeParse(req.body)
+    if (!parsed.success) {
+      const first = formatIssues(parsed.error)[0]!
+      const where = first.path === '(root)' ? '' : `${first.path}: `
+      return sendOAuthError(res, 400, 'invalid_request', `${where}${first.message}`)
+    }
+    const { grant_type: grant, refresh_token: refreshToken } = parsed.data
+    if (grant === undefined) {
+      return sendOAuthError(res, 400, 'invalid_request', 'grant_type: required')
+    }
+    if (grant !== 'refresh_token') {
+      return sendOAuthError(res, 400, 'unsupported_grant_type', 'only refresh_token is supported')
+    }
+    if (refreshToken === undefined) {
+      return sendOAuthError(res, 400, 'invalid_request', 'refresh_token: required')
+    }
+    // Keyed by the family secret's hash, not the session id: knowing someone's session id must
+    // not let a client spend that session's budget. A token of no family is refused unread.
+    const family = parseRefreshToken(refreshToken)?.familyHash
+    if (family !== undefined && limited(res, families, family, 'for this session')) return
+    try {
+      const result = await deps.sessions.refresh(refreshToken)
+      if (!result.ok) {
+        const description = `the refresh token was refused (${result.detail})`
+        return sendOAuthError(res, 400, 'invalid_grant', description, { reason: result.detail })
       }
-      const { grant_type: grant, refresh_token: refreshToken } = parsed.data
-      if (grant === undefined)
-        return sendOAuthError(res, 400, 'invalid_request', 'grant_type: required')
-      if (grant !== 'refresh_token') {
-        return sendOAuthError(res, 400, 'unsupported_grant_type', 'only refresh_token is supported')
+      res.json(result.pair)
+    } catch (err) {
+      // The store or the policy could not be reached: worth a retry, unlike a refused grant.
+      if (err instanceof VigilError && STATUS[err.code] === 503) {
+        return sendOAuthError(res, 503, 'temporarily_unavailable', err.message)
       }
-      if (refreshToken === undefined) {
-        return sendOAuthError(res, 400, 'invalid_request', 'refresh_token: required')
-      }
-      try {
-        const result = await deps.sessions.refresh(refreshToken)
-        if (!result.ok) {
-          const description = `the refresh token was refused (${result.detail})`
-          return sendOAuthError(res, 400, 'invalid_grant', description, { reason: result.detail })
-        }
-        res.json(result.pair)
-      } catch (err) {
-        // The store or the policy could not be reached: worth a retry, unlike a refused grant.
-        if (err instanceof VigilError && STATUS[err.code] === 503) {
-          return sendOAuthError(res, 503, 'temporarily_unavailable', err.message)
-        }
-        log.error({ err }, 'refresh failed')
-        sendOAuthError(res, 500, 'server_error', 'internal error')
-      }
-    },
-    tokenBodyErrors,
-  )
+      log.error({ err }, 'refresh failed')
+      sendOAuthError(res, 500, 'server_error', 'internal error')
+    }
+  }
 
+  const router = Router()
+  router.post('/v1/token', noStore, perClient, readBody, token, tokenBodyErrors)
   return router
 }

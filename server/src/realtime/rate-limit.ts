@@ -1,37 +1,7 @@
+import type { TokenBucket } from '../token-bucket.js'
 import type { RateLimit } from './options.js'
 
 const FLOOD_WINDOW_MS = 10_000
-
-/**
- * A token bucket: `capacity` tokens, refilled at `perSecond`. Shared by every socket of a session
- * (or of a subject), so its state is kept here and each socket only holds a reference to it.
- */
-export class TokenBucket {
-  tokens: number
-  last: number
-
-  constructor(
-    readonly capacity: number,
-    readonly perSecond: number,
-    now: number,
-  ) {
-    this.tokens = capacity
-    this.last = now
-  }
-
-  /** Adds what was earned since the last reading (`t`: the caller's clock reading). */
-  refill(t: number): void {
-    if (t <= this.last) return
-    this.tokens = Math.min(this.capacity, this.tokens + ((t - this.last) / 1000) * this.perSecond)
-    this.last = t
-  }
-
-  /** True once the bucket is back to its capacity: forgetting it then loses nothing. */
-  full(t: number): boolean {
-    this.refill(t)
-    return this.tokens >= this.capacity
-  }
-}
 
 /**
  * One socket's view of its budget: a message passes when both its session's and its subject's

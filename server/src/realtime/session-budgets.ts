@@ -1,7 +1,8 @@
 import type { Socket } from 'socket.io'
 import type { Principal } from '../policy/principal.js'
 import type { RateLimit } from './options.js'
-import { RateLimiter, TokenBucket } from './rate-limit.js'
+import { TokenBucket } from '../token-bucket.js'
+import { RateLimiter } from './rate-limit.js'
 
 /** A bucket and how many live sockets draw from it. */
 interface Held {

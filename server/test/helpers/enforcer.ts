@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
 import express from 'express'
 import { loadConfig, type Config } from '../../src/config.js'
-import { createEnforcer, type Enforcer } from '../../src/enforcer.js'
+import { createEnforcer, type Enforcer, type EnforcerOptions } from '../../src/enforcer.js'
 import { createLogger } from '../../src/logger.js'
 import type { PolicyStore } from '../../src/store/types.js'
 import type { Server as SocketServer } from 'socket.io'
@@ -54,6 +54,8 @@ export async function startNode(
     env?: Record<string, string>
     routes?: (app: express.Express, enforcer: Enforcer) => void
     realtime?: RealtimeOptions
+    /** More options for `createEnforcer` (the config, logger and streams are the helper's). */
+    enforcer?: Omit<EnforcerOptions, 'config' | 'logger' | 'auditStream' | 'store'>
   } = {},
 ): Promise<TestNode> {
   const parsed = loadConfig({ VIGIL_API_KEY: TEST_API_KEY, LOG_LEVEL: 'debug', ...options.env })
@@ -66,6 +68,7 @@ export async function startNode(
     config,
     logger,
     auditStream: audit,
+    ...options.enforcer,
     ...(options.store ? { store: options.store } : {}),
   })
   const app = express()
