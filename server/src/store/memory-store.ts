@@ -26,6 +26,22 @@ export interface MemoryStoreOptions {
   contactIntervalMs?: number
 }
 
+/** What the memory store holds, by kind: the state that pruning keeps bounded. */
+export interface MemoryStoreSizes {
+  /** Refresh families (one per session whose last token has not expired). */
+  families: number
+  sessionRevocations: number
+  tokenRevocations: number
+  /** Revocations waiting in the expiry index. */
+  due: number
+  logEntries: number
+}
+
+/** The memory store; `sizes()` shows what it holds (tests, the state benchmark). */
+export interface MemoryStore extends PolicyStore {
+  sizes(): Promise<MemoryStoreSizes>
+}
+
 /**
  * The single-node store: everything in this process's memory. It is the default for
  * `npm start` without `REDIS_URL` and passes the same contract suite as the Redis store, but it
@@ -37,7 +53,7 @@ export interface MemoryStoreOptions {
  * await store.apply({ type: 'subject.roles', subject: 'alice', roles: [] })
  * ```
  */
-export function createMemoryStore(options: MemoryStoreOptions = {}): PolicyStore {
+export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const now = options.now ?? Date.now
   const logLimit = options.logLimit ?? 10_000
   const contactIntervalMs = options.contactIntervalMs ?? 500
@@ -60,9 +76,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PolicyStore
   const keys = new Map<string, StoredKey>()
   let currentKid: string | null = null
   const refresh = createMemoryRefresh()
+  const due = createMemoryDueIndex()
   const pruning = createPruning({
     apply: (change, opts) => apply(change, opts),
-    index: createMemoryDueIndex(),
+    index: due,
     lookup: ({ sessions, tokens }) =>
       Promise.resolve({
         sessions: sessions.map((id) => policy.revocations.sessions[id]),
@@ -231,6 +248,15 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PolicyStore
     getRefresh: refresh.getRefresh,
     rotateRefresh: refresh.rotateRefresh,
     revokeFamily: refresh.revokeFamily,
+    async sizes() {
+      return {
+        families: refresh.size,
+        sessionRevocations: Object.keys(policy.revocations.sessions).length,
+        tokenRevocations: Object.keys(policy.revocations.tokens).length,
+        due: await due.size(),
+        logEntries: log.length,
+      }
+    },
     async prune(nowMs, opts) {
       const result = await pruning.prune(nowMs, opts)
       for (const [node, entry] of liveNodes) if (entry.expires <= nowMs) liveNodes.delete(node)
