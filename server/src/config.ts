@@ -73,6 +73,7 @@ const EnvSchema = z.object({
   VIGIL_ACCESS_TTL: intFrom(5, 3600).default(300),
   VIGIL_REFRESH_TTL: intFrom(60, 90 * 24 * 3600).default(14 * 24 * 3600),
   VIGIL_ALLOWED_ORIGINS: z.string().optional(),
+  VIGIL_CORS_CREDENTIALS: z.enum(['true', 'false', '1', '0']).optional(),
   VIGIL_MAX_STALENESS_MS: intFrom(100, 600_000).default(5000),
   VIGIL_SIGNING_ALG: z.enum(['EdDSA', 'ES256']).default('EdDSA'),
   VIGIL_CLOCK_TOLERANCE: intFrom(0, 300).default(30),
@@ -126,11 +127,13 @@ export interface Config {
     sharedGroups?: boolean
     maxTokenLifetimeS?: number
   }[]
-  /** Origins allowed to open sockets and make credentialed cross-origin calls. */
+  /** Origins allowed to open sockets and to call the browser-facing routes across origins. */
   allowedOrigins: string[]
   maxStalenessMs: number
   /** When the store lost acknowledged state: write it back from this node, or deny until told. */
   storeLoss: 'restore' | 'fail-closed'
+  /** CORS answers carry `Access-Control-Allow-Credentials: true` (never with the `*` origin). */
+  corsCredentials: boolean
   auditFile: string | undefined
   logLevel: z.output<typeof EnvSchema>['LOG_LEVEL']
 }
@@ -178,6 +181,11 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   return {
     ok: true,
     config: {
+  const corsCredentials = e.VIGIL_CORS_CREDENTIALS === 'true' || e.VIGIL_CORS_CREDENTIALS === '1'
+  if (corsCredentials && origins?.includes('*')) {
+    // Any origin with credentials would let every site on the web act as the signed-in user.
+    return { ok: false, problems: ['VIGIL_CORS_CREDENTIALS: cannot be used with the * origin'] }
+  }
       port: e.PORT,
       host: e.HOST,
       nodeId: e.VIGIL_NODE_ID ?? `${hostname()}:${e.PORT}:${process.pid}`,
@@ -210,6 +218,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       storeLoss: e.VIGIL_STORE_LOSS,
       auditFile: e.VIGIL_AUDIT_FILE,
       logLevel: e.LOG_LEVEL,
+      corsCredentials,
     },
   }
 }

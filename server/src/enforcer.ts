@@ -7,12 +7,13 @@ import { decisionRoutes } from './api/decision-routes.js'
 import type { ApiDeps, SessionDirectory } from './api/deps.js'
 import { policyRoutes } from './api/policy-routes.js'
 import { sessionRoutes } from './api/session-routes.js'
-import { tokenRoute, type TokenRateLimit } from './api/token-route.js'
+import { TOKEN_CORS, tokenRoute, type TokenRateLimit } from './api/token-route.js'
 import { storeRoutes } from './api/store-routes.js'
 import { wellKnownRoutes } from './api/well-known.js'
 import { createAuditLog, type AuditLog } from './audit/audit-log.js'
 import { createAuthorizer, type Authorizer } from './authorize.js'
 import type { Config } from './config.js'
+import { corsFor } from './http/cors.js'
 import { sendError, sendThrown } from './http/errors.js'
 import { createEnforce, type Enforce } from './http/enforce.js'
 import { sdkRoutes } from './http/sdk-route.js'
@@ -249,6 +250,11 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
   }
   const router = Router()
   router.use(wellKnownRoutes(deps))
+  // What a browser SDK on another origin calls; the bundle itself is public (`*`, sdk-route.ts).
+  const cors = corsFor({ origins: config.allowedOrigins, credentials: config.corsCredentials })
+  router.use('/v1/token', cors(TOKEN_CORS))
+  router.use('/v1/me', cors({ methods: ['GET'] }))
+  router.use('/.well-known', cors({ methods: ['GET'] }))
   router.use(sdkRoutes())
   router.use(sessionRoutes(deps))
   router.use(tokenRoute(deps, options.tokenRateLimit))

@@ -7,6 +7,7 @@ import {
 } from 'express'
 import { z } from 'zod'
 import { VigilError } from '@vigil/client/protocol'
+import type { CorsRoute } from '../http/cors.js'
 import { STATUS } from '../http/errors.js'
 import { formatIssues } from '../policy/schema.js'
 import { KeyedBuckets, type BucketLimit } from '../token-bucket.js'
@@ -41,6 +42,7 @@ export const TOKEN_RATE_LIMIT_DEFAULTS: TokenRateLimit = {
 export type OAuthErrorCode =
   | 'invalid_request'
   | 'invalid_grant'
+  | 'unauthorized_client'
   | 'unsupported_grant_type'
   | 'temporarily_unavailable'
   | 'server_error'
@@ -81,6 +83,16 @@ const noStore: RequestHandler = function noStore(_req, res, next) {
   res.setHeader('Cache-Control', 'no-store')
   res.setHeader('Pragma', 'no-cache')
   next()
+}
+
+/**
+ * The token endpoint's CORS (`http/cors.ts`): its preflights and refusals are no-store too, and a
+ * foreign origin is refused in RFC 6749's shape — before a refresh token it cannot read is spent.
+ */
+export const TOKEN_CORS: CorsRoute = {
+  methods: ['POST'],
+  headers: { 'Cache-Control': 'no-store', Pragma: 'no-cache' },
+  refuse: (res, message) => sendOAuthError(res, 403, 'unauthorized_client', message),
 }
 
 /** A body the endpoint cannot read (malformed JSON, too large, wrong type) in RFC 6749's shape. */
