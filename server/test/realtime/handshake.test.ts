@@ -109,6 +109,15 @@ describe('the socket handshake on an in-memory node', () => {
     })
     assert.equal(socket.connected, true)
   })
+
+  test('a handshake with no Origin header (a service, a CLI) is let in, but only with a token', async () => {
+    // Node's socket.io client sends no Origin, as non-browser clients do (README, Realtime).
+    const { access_token } = await mint(node, 'alice')
+    const { socket } = await clients.connect(node.url, access_token)
+    assert.equal(socket.connected, true)
+    assert.equal(await clients.refusal(node.url), 'token_missing')
+    assert.equal(await clients.refusal(node.url, 'garbage'), 'token_invalid')
+  })
 })
 
 describe('the socket handshake on a node cut off from Redis', () => {
