@@ -22,6 +22,7 @@ const benches: Record<string, () => Promise<{ bench: Bench }>> = {
   decisions: () => import('./decisions.js'),
   sdk: () => import('./sdk.js'),
   'store-loss': () => import('./store-loss.js'),
+  state: () => import('./state.js'),
 }
 
 const selected = values.only ? values.only.split(',') : Object.keys(benches)

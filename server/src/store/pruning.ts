@@ -57,6 +57,8 @@ function dueOf(change: Change, after?: Policy): DueItem[] {
  * Wraps a store's `apply` so that every revocation with an `until` is indexed, and adds `prune`.
  * A revocation is indexed *before* it is written: if the write then fails, the index holds an id
  * the document lacks, which the next prune drops; the other order could lose an entry for good.
+ * The index write is sent, not awaited, before the change: one connection runs commands in the
+ * order they were sent, so it lands first without costing a round trip of its own.
  */
 export function createPruning(options: {
   apply: Apply
@@ -70,8 +72,11 @@ export function createPruning(options: {
     if (!parsed.ok) return parsed
     const change = parsed.change
     const before = dueOf(change)
-    if (before.length > 0) await index.put(before)
+    // An index write that failed alone leaves one revocation to be lifted by hand, never one
+    // lifted early: not worth failing a revocation that was written.
+    const indexed = before.length > 0 ? index.put(before).catch(() => {}) : undefined
     const result = await options.apply(change, opts)
+    await indexed
     // A whole document is indexed once it is written; it is O(document) like the write itself.
     if (result.ok && before.length === 0) {
       const after = dueOf(change, result.policy)
