@@ -3,6 +3,7 @@ import { after, describe, test } from 'node:test'
 import { Redis } from 'ioredis'
 import { compilePolicy } from '../../src/policy/compile.js'
 import { createMemoryStore } from '../../src/store/memory-store.js'
+import { startPruner } from '../../src/store/pruner.js'
 import { createRedisStore } from '../../src/store/redis-store.js'
 import type { PolicyStore } from '../../src/store/types.js'
 import type { TokenIssuer } from '../../src/tokens/issue.js'
@@ -249,3 +250,55 @@ for (const kind of ['memory', 'redis'] as const) {
     })
   })
 }
+
+describe('the pruner every node runs', () => {
+  const logger = () => {
+    const lines: { level: string; msg: string; obj: unknown }[] = []
+    const log = (level: string) => (obj: unknown, msg?: string) => {
+      lines.push({ level, msg: msg ?? String(obj), obj })
+    }
+    return { lines, logger: { info: log('info'), warn: log('warn') } as never }
+  }
+
+  test('a round drains every due batch, and says what it pruned', async () => {
+    const store = createMemoryStore()
+    const past = Math.floor(Date.now() / 1000) - 600
+    for (let i = 0; i < 2500; i++) {
+      await store.apply({ type: 'revoke', target: { kind: 'token', jti: `j${i}`, until: past } })
+    }
+    const { lines, logger: log } = logger()
+    const pruner = startPruner({ store, logger: log, intervalMs: 3_600_000 })
+    try {
+      assert.deepEqual(await pruner.runOnce(), { revocations: 2500, families: 0 })
+      assert.equal((await store.sizes()).tokenRevocations, 0)
+      assert.equal(lines.filter((l) => l.level === 'info').length, 1)
+      assert.deepEqual(await pruner.runOnce(), { revocations: 0, families: 0 })
+      assert.equal(lines.length, 1, 'a round with nothing due says nothing')
+    } finally {
+      pruner.stop()
+    }
+  })
+
+  test('it skips rounds while the node fails closed, and reports a failing store once', async () => {
+    const store = createMemoryStore()
+    const past = Math.floor(Date.now() / 1000) - 600
+    await store.apply({ type: 'revoke', target: { kind: 'session', session: 's1', until: past } })
+    let paused = true
+    const { lines, logger: log } = logger()
+    const pruner = startPruner({ store, logger: log, intervalMs: 3_600_000, paused: () => paused })
+    try {
+      assert.deepEqual(await pruner.runOnce(), { revocations: 0, families: 0 })
+      assert.equal((await store.sizes()).sessionRevocations, 1, 'nothing written while paused')
+      paused = false
+      const failing = { ...store, prune: () => Promise.reject(new Error('store down')) }
+      const broken = startPruner({ store: failing, logger: log, intervalMs: 3_600_000 })
+      await broken.runOnce()
+      await broken.runOnce()
+      broken.stop()
+      assert.equal(lines.filter((l) => l.level === 'warn').length, 1)
+      assert.deepEqual(await pruner.runOnce(), { revocations: 1, families: 0 })
+    } finally {
+      pruner.stop()
+    }
+  })
+})
