@@ -9,26 +9,27 @@ const FLOOD_WINDOW_MS = 10_000
  * sending after being refused, so it can be cut off instead of just slowed; it is counted per
  * socket, so one flooding tab does not get its session's other sockets cut off.
  *
- * A class rather than a closure: one of these lives as long as each socket.
+ * A class rather than a closure: one of these lives as long as each socket. It is also what
+ * the session budgets keep per socket: the buckets it holds say what to release.
  */
-export class RateLimiter {
+export class RateLimiter<B extends TokenBucket = TokenBucket> {
   readonly #floodRefusals: number
-  readonly #session: TokenBucket
-  readonly #subject: TokenBucket
   #refusals = 0
   #windowStart: number
 
-  constructor(limit: RateLimit, session: TokenBucket, subject: TokenBucket, now: number) {
+  constructor(
+    limit: RateLimit,
+    readonly session: B,
+    readonly subject: B,
+    now: number,
+  ) {
     this.#floodRefusals = limit.floodRefusals
-    this.#session = session
-    this.#subject = subject
     this.#windowStart = now
   }
 
   /** `t`: the caller's clock reading (Date.now()). */
   take(t: number = Date.now()): boolean {
-    const session = this.#session
-    const subject = this.#subject
+    const { session, subject } = this
     session.refill(t)
     subject.refill(t)
     // Both or neither: a message refused by one bucket must not spend the other's token.

@@ -1,21 +1,24 @@
 import type { Socket } from 'socket.io'
 import type { Principal } from '../policy/principal.js'
-import type { RateLimit } from './options.js'
 import { TokenBucket } from '../token-bucket.js'
+import type { RateLimit } from './options.js'
 import { RateLimiter } from './rate-limit.js'
 
-/** A bucket and how many live sockets draw from it. */
-interface Held {
-  bucket: TokenBucket
-  sockets: number
+/** A session's or a subject's bucket, with how many live sockets draw from it. */
+class SharedBucket extends TokenBucket {
+  sockets = 0
+
+  constructor(
+    readonly key: string,
+    capacity: number,
+    perSecond: number,
+    now: number,
+  ) {
+    super(capacity, perSecond, now)
+  }
 }
 
-/** What one admitted socket holds: its limiter, and the keys it was admitted under. */
-interface Admitted {
-  limiter: RateLimiter
-  session: string
-  subject: string
-}
+type Limiter = RateLimiter<SharedBucket>
 
 /**
  * The message budgets of this node's sessions and subjects, and the cap on a session's live
@@ -25,7 +28,8 @@ interface Admitted {
  *
  * A session whose last socket left keeps its bucket until the bucket has refilled: otherwise a
  * client could reconnect to start again from a full burst. Memory is bounded by the live sockets
- * plus the sessions that left within one refill time.
+ * plus the sessions that left within one refill time. Per socket, it keeps only the socket's
+ * limiter (which holds its two buckets) and one listener on its connection.
  *
  * @example
  * ```ts
@@ -35,12 +39,11 @@ interface Admitted {
  * ```
  */
 export class SessionBudgets {
-  readonly #sessions = new Map<string, Held>()
-  readonly #subjects = new Map<string, Held>()
-  /** Keys whose last socket left, in the order they left, with when. */
-  readonly #idleSessions = new Map<string, number>()
-  readonly #idleSubjects = new Map<string, number>()
-  readonly #admitted = new Map<string, Admitted>()
+  readonly #sessions = new Map<string, SharedBucket>()
+  readonly #subjects = new Map<string, SharedBucket>()
+  /** Buckets whose last socket left, in the order they left, with when. */
+  readonly #idle = new Map<SharedBucket, number>()
+  readonly #admitted = new Map<string, Limiter>()
   /** How long an emptied bucket takes to be full again. */
   readonly #refillMs: number
 
@@ -65,47 +68,32 @@ export class SessionBudgets {
    */
   admit(socket: Socket, principal: Principal, now: number = Date.now()): boolean {
     this.#sweep(now)
-    const session = sessionKey(principal)
-    const held = this.#sessions.get(session)
-    if (held && held.sockets >= this.maxSocketsPerSession) return false
-    const { limit } = this
-    const s = this.#hold(
-      this.#sessions,
-      this.#idleSessions,
-      session,
-      limit.burst,
-      limit.perSecond,
-      now,
-    )
-    const subject = principal.sub
-    const k = limit.subjectSessions
-    const u = this.#hold(
-      this.#subjects,
-      this.#idleSubjects,
-      subject,
-      limit.burst * k,
-      limit.perSecond * k,
-      now,
-    )
-    const limiter = new RateLimiter(limit, s.bucket, u.bucket, now)
-    this.#admitted.set(socket.id, { limiter, session, subject })
-    // A socket whose connection closes before it connects never sees `disconnect`.
-    socket.conn.once('close', () => this.release(socket.id))
+    const key = sessionKey(principal)
+    const known = this.#sessions.get(key)
+    if (known && known.sockets >= this.maxSocketsPerSession) return false
+    const { burst, perSecond, subjectSessions: k } = this.limit
+    const session = this.#hold(this.#sessions, key, burst, perSecond, now)
+    const subject = this.#hold(this.#subjects, principal.sub, burst * k, perSecond * k, now)
+    const { id } = socket
+    this.#admitted.set(id, new RateLimiter(this.limit, session, subject, now))
+    // A socket whose connection closes before it connects never sees `disconnect`. `on`, not
+    // `once`: release is idempotent, and `once` would wrap the listener in two more objects.
+    socket.conn.on('close', () => this.release(id))
     return true
   }
 
   /** The limiter of an admitted socket. */
   limiterOf(id: string): RateLimiter | undefined {
-    return this.#admitted.get(id)?.limiter
+    return this.#admitted.get(id)
   }
 
   /** The socket is gone; called on disconnect and on its connection's close (either first). */
   release(id: string, now: number = Date.now()): void {
-    const admitted = this.#admitted.get(id)
-    if (!admitted) return
+    const limiter = this.#admitted.get(id)
+    if (!limiter) return
     this.#admitted.delete(id)
-    this.#let(this.#sessions, this.#idleSessions, admitted.session, now)
-    this.#let(this.#subjects, this.#idleSubjects, admitted.subject, now)
+    this.#let(this.#sessions, limiter.session, now)
+    this.#let(this.#subjects, limiter.subject, now)
     this.#sweep(now)
   }
 
@@ -119,48 +107,42 @@ export class SessionBudgets {
   }
 
   #hold(
-    map: Map<string, Held>,
-    idle: Map<string, number>,
+    map: Map<string, SharedBucket>,
     key: string,
     capacity: number,
     perSecond: number,
     now: number,
-  ): Held {
-    let held = map.get(key)
-    if (!held)
-      map.set(key, (held = { bucket: new TokenBucket(capacity, perSecond, now), sockets: 0 }))
-    held.sockets += 1
-    idle.delete(key)
-    return held
+  ): SharedBucket {
+    let bucket = map.get(key)
+    if (!bucket) map.set(key, (bucket = new SharedBucket(key, capacity, perSecond, now)))
+    bucket.sockets += 1
+    this.#idle.delete(bucket)
+    return bucket
   }
 
-  #let(map: Map<string, Held>, idle: Map<string, number>, key: string, now: number): void {
-    const held = map.get(key)
-    if (!held) return
-    held.sockets -= 1
-    if (held.sockets > 0) return
-    if (held.bucket.full(now)) map.delete(key)
-    else idle.set(key, now)
+  #let(map: Map<string, SharedBucket>, bucket: SharedBucket, now: number): void {
+    bucket.sockets -= 1
+    if (bucket.sockets > 0) return
+    if (bucket.full(now)) map.delete(bucket.key)
+    else this.#idle.set(bucket, now)
   }
 
   /** Forgets the buckets that have been idle for a whole refill time (so are full again). */
   #sweep(now: number): void {
-    for (const [map, idle] of [
-      [this.#sessions, this.#idleSessions],
-      [this.#subjects, this.#idleSubjects],
-    ] as const) {
-      for (const [key, since] of idle) {
-        if (since + this.#refillMs > now) break
-        idle.delete(key)
-        if (map.get(key)?.sockets === 0) map.delete(key)
-      }
+    for (const [bucket, since] of this.#idle) {
+      if (since + this.#refillMs > now) break
+      this.#idle.delete(bucket)
+      if (bucket.sockets > 0) continue
+      const map = this.#sessions.get(bucket.key) === bucket ? this.#sessions : this.#subjects
+      if (map.get(bucket.key) === bucket) map.delete(bucket.key)
     }
   }
 }
 
 /**
  * A session is named by its subject and `sid`: a `sid` cannot be borrowed across subjects. A
- * token without a `sid` (some external issuers) is a session of its own, by `jti`.
+ * token without a `sid` (some external issuers) is a session of its own, by `jti`. The prefix
+ * keeps the two kinds apart.
  */
 function sessionKey(p: Principal): string {
   return p.sid !== undefined

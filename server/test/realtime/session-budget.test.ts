@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict'
+import { EventEmitter } from 'node:events'
 import { after, before, test } from 'node:test'
+import type { Socket as ServerSocket } from 'socket.io'
 import type { Socket } from 'socket.io-client'
+import { SessionBudgets } from '../../src/realtime/session-budgets.js'
 import { createClients, edit, mint, once, startRealtimeNode, type RealtimeNode } from './helpers.js'
 
 /**
@@ -122,4 +125,30 @@ test('reconnecting does not refill a spent session budget', async () => {
   const { ok } = await burst([second], 20)
   assert.ok(ok <= refillSince(started), `${ok} let through after reconnecting`)
   second.close()
+})
+
+test('the budgets forget a session once its bucket has refilled, and never before', () => {
+  const limit = { perSecond: 10, burst: 20, subjectSessions: 3, floodRefusals: 200 }
+  const budgets = new SessionBudgets(limit, 2)
+  const t0 = 1_000_000
+  const socket = (id: string) => ({ id, conn: new EventEmitter() }) as unknown as ServerSocket
+  const principal = (i: number) => ({ sub: `u${i}`, sid: `s${i}`, claims: {} })
+  for (let i = 0; i < 1000; i++) {
+    assert.equal(budgets.admit(socket(`a${i}`), principal(i), t0), true)
+    // Spends the whole burst: the bucket must outlive its socket until it has refilled.
+    for (let j = 0; j < limit.burst; j++) budgets.limiterOf(`a${i}`)!.take(t0)
+    budgets.release(`a${i}`, t0)
+  }
+  assert.deepEqual(budgets.size, { sockets: 0, sessions: 1000, subjects: 1000 })
+  // A second socket of a spent session finds the spent bucket, not a fresh one.
+  const again = socket('again')
+  assert.equal(budgets.admit(again, principal(0), t0 + 100), true)
+  assert.equal(budgets.limiterOf('again')!.take(t0 + 100), true, 'one token refilled in 100 ms')
+  assert.equal(budgets.limiterOf('again')!.take(t0 + 100), false)
+  // Its connection closing before it connected releases it too.
+  ;(again.conn as unknown as EventEmitter).emit('close')
+  // Two seconds (burst ÷ rate) later every bucket is full again, and forgotten.
+  budgets.admit(socket('late'), principal(5000), t0 + 2000 + 1)
+  budgets.release('late', t0 + 2000 + 1)
+  assert.deepEqual(budgets.size, { sockets: 0, sessions: 0, subjects: 0 })
 })
