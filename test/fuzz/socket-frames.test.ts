@@ -132,9 +132,6 @@ function owedAck(frame: string, attachments: Uint8Array[]): number | undefined {
     return undefined
   }
   if (packet === undefined || packet.nsp !== '/' || typeof packet.id !== 'number') return undefined
-  // Known gap (reported, not fixed here): an acked event with no arguments (`421[]`, `421`) is
-  // refused without its ack, so the fuzzer only owes acks to events that name something.
-  if (!Array.isArray(packet.data) || packet.data.length === 0) return undefined
   const event = packet.type === PacketType.EVENT || packet.type === PacketType.BINARY_EVENT
   return event ? packet.id : undefined
 }
@@ -237,3 +234,18 @@ test('random and mutated socket.io frames end in a coded ack or a closed connect
   )
   assert.equal(bystander.connected, true)
 })
+
+test(
+  'an acked frame with no event at all (421) is answered invalid_payload, not left hanging',
+  { timeout: 10_000 },
+  async () => {
+    const raw = await openRaw()
+    raw.ws.send('421')
+    while (!raw.acks.has(1) && !raw.closed) await raw.changed()
+    assert.equal(raw.closed, false)
+    const [body] = raw.acks.get(1) as [{ error: { code: string } }]
+    assert.equal(body.error.code, 'invalid_payload')
+    assert.equal(await probe(raw), true)
+    raw.ws.close()
+  },
+)

@@ -84,9 +84,10 @@ class SocketGuard {
 
   vigilGuard(packet: Packet, next: Next): void {
     const { deps, entry, limiter } = this
-    const event: unknown = packet[0]
-    const last = packet.length > 1 ? packet[packet.length - 1] : undefined
+    const last: unknown = packet[packet.length - 1]
     const ack = typeof last === 'function' ? (last as Ack) : undefined
+    // `421` (an ack id and no data at all) reaches us as the ack alone: no event name.
+    const event: unknown = ack && packet.length === 1 ? undefined : packet[0]
     // One clock reading serves the rate limit, the token's expiry and the audit line.
     const now = Date.now()
 
