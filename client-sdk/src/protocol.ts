@@ -30,6 +30,10 @@ export const ERROR_CODES = [
   'payload_too_large',
   /** A change would grow the policy document beyond a documented per-section cap (HTTP 413). */
   'policy_too_large',
+  /** A decision batch used more than its CPU budget; send smaller batches (HTTP 413). */
+  'budget_exceeded',
+  /** A request body that is not valid JSON (the demo app's routes; the API says invalid_request). */
+  'invalid_json',
   'store_unavailable',
   'closed',
   'internal',

@@ -141,8 +141,31 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
     input.forEach((q, i) => checkQuery(q, `decide[${i}]`))
     const limit = transport === 'socket' ? SOCKET_CHUNK_BYTES : HTTP_CHUNK_BYTES
     const chunks = chunkQueries(input, limit)
-    const answers = await Promise.all(chunks.map((chunk) => send(chunk)))
-    return (answers as DecisionAnswer[][]).flat()
+    const answers = await Promise.all(chunks.map((chunk) => sendSplitting(chunk)))
+    return answers.flat()
+  }
+
+  /**
+   * A batch that used up the enforcer's decision-time budget comes back with the answers it
+   * reached (`details.answers`); the rest is asked again, until every query has its answer.
+   */
+  async function sendSplitting(chunk: DecisionQuery[]): Promise<DecisionAnswer[]> {
+    const answers: DecisionAnswer[] = []
+    let rest = chunk
+    for (;;) {
+      try {
+        answers.push(...((await send(rest)) as DecisionAnswer[]))
+        return answers
+      } catch (err) {
+        const reached = (err as VigilError).details as { answers?: unknown } | undefined
+        const partial = Array.isArray(reached?.answers) ? (reached.answers as DecisionAnswer[]) : []
+        // Without progress, asking again would loop: give the error to the caller.
+        const progress = partial.length > 0 && partial.length < rest.length
+        if (!(err instanceof VigilError) || err.code !== 'budget_exceeded' || !progress) throw err
+        answers.push(...partial)
+        rest = rest.slice(partial.length)
+      }
+    }
   }
 
   if (transport === 'socket') feed.open()

@@ -77,6 +77,7 @@ const EnvSchema = z.object({
   VIGIL_MAX_STALENESS_MS: intFrom(100, 600_000).default(5000),
   VIGIL_SIGNING_ALG: z.enum(['EdDSA', 'ES256']).default('EdDSA'),
   VIGIL_CLOCK_TOLERANCE: intFrom(0, 300).default(30),
+  VIGIL_DECISION_BUDGET_MS: intFrom(10, 60_000).default(500),
   VIGIL_TRUSTED_ISSUERS: z
     .string()
     .transform((raw, ctx) => {
@@ -118,6 +119,8 @@ export interface Config {
   accessTtlS: number
   refreshTtlS: number
   clockToleranceS: number
+  /** Decision time one `POST /v1/decisions` (or `vigil:decide`) batch may use, ms. */
+  decisionBudgetMs: number
   signingAlg: 'EdDSA' | 'ES256'
   trustedIssuers: {
     issuer: string
@@ -204,6 +207,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       accessTtlS: e.VIGIL_ACCESS_TTL,
       refreshTtlS: e.VIGIL_REFRESH_TTL,
       clockToleranceS: e.VIGIL_CLOCK_TOLERANCE,
+      decisionBudgetMs: e.VIGIL_DECISION_BUDGET_MS,
       signingAlg: e.VIGIL_SIGNING_ALG,
       trustedIssuers: (e.VIGIL_TRUSTED_ISSUERS ?? []).map((t) => ({
         issuer: t.issuer,

@@ -247,6 +247,7 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     metrics,
     directory: options.directory ?? { list: () => store.listLiveSessions() },
     logger: logger.child({ module: 'api' }),
+    decisionBudgetMs: config.decisionBudgetMs,
   }
   const router = Router()
   router.use(wellKnownRoutes(deps))

@@ -2,9 +2,11 @@ import { Router } from 'express'
 import { z } from 'zod'
 import type { DecisionBody } from '@vigil/client/protocol'
 import type { Authorizer } from '../authorize.js'
+import { sendError } from '../http/errors.js'
 import { Subject } from '../policy/schema.js'
 import { requireAdmin } from './auth.js'
 import { body, validate } from './body.js'
+import { answerOf, decideBatch } from './decision-batch.js'
 import type { ApiDeps } from './deps.js'
 
 const MAX_BATCH = 1000
@@ -34,19 +36,14 @@ export async function decideQuery(
   version: number,
 ): Promise<DecisionAnswer> {
   const who = 'token' in q ? q.token : { sub: q.subject, claims: q.claims ?? {} }
-  const r = await authorizer.authorize(who, q.action, q.resource, { transport })
-  if (r.ok) return strip(r.decision)
-  if (r.decision) return { ...strip(r.decision), code: r.code }
-  return { allow: false, reason: r.code, code: r.code, version }
+  return answerOf(await authorizer.authorize(who, q.action, q.resource, { transport }), version)
 }
 
-function strip(d: DecisionBody): DecisionBody {
-  return d.rule === undefined
-    ? { allow: d.allow, reason: d.reason, version: d.version }
-    : { allow: d.allow, reason: d.reason, rule: d.rule, version: d.version }
-}
-
-/** `POST /v1/decisions`: one query or a batch of up to 1,000, for backend services. */
+/**
+ * `POST /v1/decisions`: one query or a batch of up to 1,000, for backend services. A batch yields
+ * to the event loop as it goes and stops with `budget_exceeded` (413) past its decision-time
+ * budget (decision-batch.ts).
+ */
 export function decisionRoutes(deps: ApiDeps): Router {
   const router = Router()
   router.post('/v1/decisions', requireAdmin(deps), body(), async (req, res) => {
@@ -56,7 +53,13 @@ export function decisionRoutes(deps: ApiDeps): Router {
     if (!Array.isArray(input)) {
       return res.json(await decideQuery(deps.authorizer, input, 'api', version))
     }
-    res.json(await Promise.all(input.map((q) => decideQuery(deps.authorizer, q, 'api', version))))
+    const limits = deps.decisionBudgetMs === undefined ? {} : { budgetMs: deps.decisionBudgetMs }
+    const batch = await decideBatch(deps.authorizer, input, 'api', version, limits)
+    if (!batch.ok) {
+      const { answers } = batch
+      return sendError(res, batch.code, batch.message, { answered: answers.length, answers })
+    }
+    res.json(batch.answers)
   })
   return router
 }

@@ -28,4 +28,6 @@ export interface ApiDeps {
   metrics: Metrics
   directory: SessionDirectory
   logger: Logger
+  /** Decision time one batch of `POST /v1/decisions` may use, ms. @default 500 */
+  decisionBudgetMs?: number
 }

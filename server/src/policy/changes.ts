@@ -6,6 +6,7 @@ import {
   tooLarge,
   type TooLarge,
 } from './limits.js'
+import { documentGlobsTooLarge, globsAfterPut } from './glob-limits.js'
 import { withoutExpired, withoutRevocation, withRevocation } from './revocation-edits.js'
 import type { Change, Policy } from './schema.js'
 import { ChangeSchema, PolicySchema, formatIssues } from './schema.js'
@@ -64,7 +65,12 @@ export function applyChange(policy: Policy, change: Change, nowMs: number): Chan
     }
     case 'role.put': {
       const put = putEntry(policy.roles, change.role, change.definition, 'roles')
-      return put.ok ? { ok: true, policy: { ...policy, roles: put.section } } : put
+      if (!put.ok) return put
+      const previous = Object.hasOwn(policy.roles, change.role)
+        ? policy.roles[change.role]
+        : undefined
+      const globs = globsAfterPut(policy, { roles: put.section }, previous, change.definition)
+      return globs ?? { ok: true, policy: { ...policy, roles: put.section } }
     }
     case 'role.delete': {
       if (!Object.hasOwn(policy.roles, change.role))
@@ -87,7 +93,8 @@ export function applyChange(policy: Policy, change: Change, nowMs: number): Chan
       if (at === -1 && rules.length >= POLICY_LIMITS.rules) return tooLarge('rules')
       if (at === -1) rules.push(change.rule)
       else rules[at] = change.rule
-      return { ok: true, policy: { ...policy, rules } }
+      const globs = globsAfterPut(policy, { rules }, policy.rules[at], change.rule)
+      return globs ?? { ok: true, policy: { ...policy, rules } }
     }
     case 'rule.delete': {
       const at = policy.rules.findIndex((r) => r.id === change.id)
@@ -115,7 +122,10 @@ export function applyChange(policy: Policy, change: Change, nowMs: number): Chan
       if (!parsed.success) {
         return invalid('the policy document is invalid', formatIssues(parsed.error))
       }
-      return documentTooLarge(parsed.data) ?? { ok: true, policy: parsed.data }
+      return (
+        documentTooLarge(parsed.data) ??
+        documentGlobsTooLarge(parsed.data) ?? { ok: true, policy: parsed.data }
+      )
     }
     case 'keys.rotated':
       return { ok: true, policy }

@@ -2,7 +2,8 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { Server, Socket } from 'socket.io'
 import { z } from 'zod'
 import { EVENTS, SERVICE_NAMESPACE, type ResyncEvent } from '@vigil/client/protocol'
-import { DecisionRequest, decideQuery } from '../api/decision-routes.js'
+import { decideBatch } from '../api/decision-batch.js'
+import { DecisionRequest } from '../api/decision-routes.js'
 import type { Enforcer } from '../enforcer.js'
 import type { PolicyUpdate } from '../live-policy.js'
 import { Name, Subject, formatIssues } from '../policy/schema.js'
@@ -126,9 +127,16 @@ export function attachServiceFeed(
       }
       const version = live.current().version
       const queries = Array.isArray(parsed.data) ? parsed.data : [parsed.data]
-      const answers = await Promise.all(
-        queries.map((q) => decideQuery(authorizer, q, 'service', version)),
-      )
+      // The same batch runner as POST /v1/decisions: yields as it goes, within the same budget.
+      const batch = await decideBatch(authorizer, queries, 'service', version, {
+        budgetMs: enforcer.config.decisionBudgetMs,
+      })
+      if (!batch.ok) {
+        const refused = ackError(batch.code, batch.message)
+        const details = { answered: batch.answers.length, answers: batch.answers }
+        return reply({ error: { ...refused.error, details } })
+      }
+      const { answers } = batch
       reply({ ok: true, data: Array.isArray(parsed.data) ? answers : answers[0] })
     })
 
