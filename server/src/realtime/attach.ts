@@ -105,8 +105,9 @@ export function attachRealtime(io: Server, enforcer: Enforcer, options: Realtime
 
   io.on('connection', (socket) => {
     const data = (socket.data as VigilSocketData).vigil
-    const limiter = budgets.limiterOf(socket.id)
+    const limiter = data?.limiter
     if (!data || !limiter) return void socket.disconnect(true)
+    budgets.connected(socket)
     const policy = live.current()
     const p = data.principal
     const entry: LiveEntry = {
@@ -119,7 +120,10 @@ export function attachRealtime(io: Server, enforcer: Enforcer, options: Realtime
     }
     // A change may have landed between the handshake's decision and this moment.
     const late = policy.revocation(p)
-    if (late) return void terminate(socket, 'revoked', late.detail)
+    if (late) {
+      budgets.release(limiter)
+      return void terminate(socket, 'revoked', late.detail)
+    }
     registry.add(entry)
     directory.connected(entry)
     lifetimes.schedule(socket.id, p.iat, p.exp)
@@ -141,7 +145,8 @@ export function attachRealtime(io: Server, enforcer: Enforcer, options: Realtime
   }
 
   function onDisconnect(this: Socket): void {
-    budgets.release(this.id)
+    const limiter = (this.data as VigilSocketData).vigil?.limiter
+    if (limiter) budgets.release(limiter)
     lifetimes.cancel(this.id)
     const entry = registry.remove(this.id)
     if (entry) directory.disconnected(entry)

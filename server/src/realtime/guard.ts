@@ -42,7 +42,7 @@ function refuse(ack: Ack | undefined, code: ErrorCode, message: string): void {
  * @example
  * ```ts
  * const guard = createMessageGuard({ authorizer, audit, rules, version, onTerminal, onFlood })
- * io.on('connection', (socket) => socket.use(guard(socket, entry, budgets.limiterOf(socket.id)!)))
+ * io.on('connection', (socket) => socket.use(guard(socket, entry, socket.data.vigil.limiter)))
  * ```
  */
 export function createMessageGuard(deps: GuardDeps) {

@@ -3,12 +3,14 @@ import type { AuditLog } from '../audit/audit-log.js'
 import type { Authorizer } from '../authorize.js'
 import type { Principal } from '../policy/principal.js'
 import { handshakeError } from './coded-error.js'
+import type { RateLimiter } from './rate-limit.js'
 
 const ACTION = 'vigil:connect'
 
 /** What the handshake leaves on `socket.data` for the rest of the realtime layer. */
 export interface VigilSocketData {
-  vigil?: { principal: Principal; version: number }
+  /** `limiter`: the socket's share of its session's message budget (see `admit`). */
+  vigil?: { principal: Principal; version: number; limiter?: RateLimiter }
 }
 
 /**
@@ -28,10 +30,10 @@ export function createHandshake(deps: {
   /** The policy version this node decides with, for the audit line. */
   version: () => number
   /**
-   * Counts the socket against its session's cap, last: false refuses it with
-   * `too_many_sockets`. Synchronous, so racing handshakes are counted one by one.
+   * Counts the socket against its session's cap, last, and gives its rate limiter; undefined
+   * refuses it with `too_many_sockets`. Synchronous, so racing handshakes are counted one by one.
    */
-  admit?: (socket: Socket, principal: Principal) => boolean
+  admit?: (socket: Socket, principal: Principal) => RateLimiter | undefined
 }) {
   deps.audit.keepActions([ACTION])
   const anyOrigin = deps.allowedOrigins.includes('*')
@@ -54,13 +56,15 @@ export function createHandshake(deps: {
       audit(result.code, result.principal)
       return next(handshakeError(result.code, result.message))
     }
-    if (deps.admit && !deps.admit(socket, result.principal)) {
+    const limiter = deps.admit?.(socket, result.principal)
+    if (deps.admit && !limiter) {
       audit('too_many_sockets', result.principal)
       return next(handshakeError('too_many_sockets', 'this session holds too many live sockets'))
     }
     ;(socket.data as VigilSocketData).vigil = {
       principal: result.principal,
       version: result.version,
+      ...(limiter ? { limiter } : {}),
     }
     audit('connected', result.principal, true)
     next()

@@ -2,13 +2,16 @@ import type { Socket } from 'socket.io'
 import type { Principal } from '../policy/principal.js'
 import { TokenBucket } from '../token-bucket.js'
 import type { RateLimit } from './options.js'
-import { RateLimiter } from './rate-limit.js'
+import { RateLimiter, type SessionBucket } from './rate-limit.js'
 
-/** A session's or a subject's bucket, with how many live sockets draw from it. */
-class SharedBucket extends TokenBucket {
+/** A session's bucket, with how many live sockets draw from it. */
+class Session extends TokenBucket implements SessionBucket {
   sockets = 0
+  subject: Subject | undefined = undefined
 
   constructor(
+    readonly sub: string,
+    /** The session's key within its subject: its `sid`, or `\0<jti>` for a token without one. */
     readonly key: string,
     capacity: number,
     perSecond: number,
@@ -18,7 +21,22 @@ class SharedBucket extends TokenBucket {
   }
 }
 
-type Limiter = RateLimiter<SharedBucket>
+/** A subject's bucket, made when the subject holds a second session; its sessions by key. */
+class Subject extends TokenBucket {
+  readonly sessions = new Map<string, Session>()
+
+  constructor(
+    readonly sub: string,
+    capacity: number,
+    perSecond: number,
+    now: number,
+  ) {
+    super(capacity, perSecond, now)
+  }
+}
+
+type Limiter = RateLimiter<Session>
+type Conn = Socket['conn']
 
 /**
  * The message budgets of this node's sessions and subjects, and the cap on a session's live
@@ -26,26 +44,31 @@ type Limiter = RateLimiter<SharedBucket>
  * taken there, synchronously, so handshakes racing each other cannot all slip under the cap —
  * and released when it disconnects, or when its connection closes before it ever connected.
  *
- * A session whose last socket left keeps its bucket until the bucket has refilled: otherwise a
- * client could reconnect to start again from a full burst. Memory is bounded by the live sockets
- * plus the sessions that left within one refill time. Per socket, it keeps only the socket's
- * limiter (which holds its two buckets) and one listener on its connection.
+ * A subject with one session (the common case) has no bucket of its own: the session's, the
+ * smaller, is the binding one. Its second session makes one, starting with what the first has
+ * already spent taken off. A bucket whose last socket left is kept until it has refilled:
+ * otherwise a client could reconnect to start again from a full burst. Memory is bounded by the
+ * live sockets plus the sessions that left within one refill time; per socket, only its limiter.
  *
  * @example
  * ```ts
  * const budgets = new SessionBudgets(RATE_LIMIT_DEFAULTS, 20)
- * if (!budgets.admit(socket, principal)) return next(handshakeError('too_many_sockets', '…'))
- * socket.use(guard(socket, entry, budgets.limiterOf(socket.id)!))
+ * const limiter = budgets.admit(socket, principal) // undefined: too_many_sockets
+ * io.on('connection', (socket) => budgets.connected(socket))
  * ```
  */
 export class SessionBudgets {
-  readonly #sessions = new Map<string, SharedBucket>()
-  readonly #subjects = new Map<string, SharedBucket>()
-  /** Buckets whose last socket left, in the order they left, with when. */
-  readonly #idle = new Map<SharedBucket, number>()
-  readonly #admitted = new Map<string, Limiter>()
-  /** How long an emptied bucket takes to be full again. */
+  /** By subject: its one session's bucket, or its subject bucket holding its sessions. */
+  readonly #subjects = new Map<string, Session | Subject>()
+  /** Buckets whose last socket (or session) left, in the order they left, with when. */
+  readonly #idle = new Map<Session | Subject, number>()
+  /** Admitted sockets that have not connected yet, by their connection. */
+  readonly #pending = new Map<Conn, Limiter>()
+  /** One listener for every pending connection: `this` is the connection that closed. */
+  readonly #onEarlyClose: (this: Conn) => void
+  /** How long an emptied bucket takes to be full again (the same for sessions and subjects). */
   readonly #refillMs: number
+  #sessions = 0
 
   constructor(
     readonly limit: RateLimit,
@@ -60,92 +83,110 @@ export class SessionBudgets {
       throw new TypeError('maxSocketsPerSession must be a positive integer')
     }
     this.#refillMs = (burst / perSecond) * 1000
+    const pending = this.#pending
+    const release = (limiter: Limiter): void => this.release(limiter)
+    this.#onEarlyClose = function onEarlyClose(this: Conn) {
+      const limiter = pending.get(this)
+      pending.delete(this)
+      if (limiter) release(limiter)
+    }
   }
 
   /**
-   * Counts `socket` against its session's cap; false (and nothing counted) when the session
-   * already holds the most sockets it may.
+   * Counts `socket` against its session's cap and returns its limiter; undefined (and nothing
+   * counted) when the session already holds the most sockets it may.
    */
-  admit(socket: Socket, principal: Principal, now: number = Date.now()): boolean {
+  admit(socket: Socket, principal: Principal, now: number = Date.now()): RateLimiter | undefined {
     this.#sweep(now)
-    const key = sessionKey(principal)
-    const known = this.#sessions.get(key)
-    if (known && known.sockets >= this.maxSocketsPerSession) return false
+    const { sub } = principal
+    const key = principal.sid ?? `\u0000${principal.jti ?? ''}`
+    const held = this.#subjects.get(sub)
+    let session = held instanceof Subject ? held.sessions.get(key) : held
+    if (session !== undefined && session.key !== key) session = undefined
+    if (session && session.sockets >= this.maxSocketsPerSession) return undefined
+    if (!session) session = this.#open(sub, key, held, now)
+    session.sockets += 1
+    this.#idle.delete(session)
+    const limiter = new RateLimiter(this.limit, session, now)
+    this.#pending.set(socket.conn, limiter)
+    // A socket whose connection closes before it connects never sees `disconnect`.
+    socket.conn.on('close', this.#onEarlyClose)
+    return limiter
+  }
+
+  /** The socket connected: from now on its `disconnect` releases it. */
+  connected(socket: Socket): void {
+    if (this.#pending.delete(socket.conn)) socket.conn.off('close', this.#onEarlyClose)
+  }
+
+  /** The socket is gone. Idempotent: a second call for one limiter does nothing. */
+  release(limiter: RateLimiter, now: number = Date.now()): void {
+    if (limiter.released) return
+    limiter.released = true
+    const session = limiter.session as Session
+    session.sockets -= 1
+    if (session.sockets > 0) return
+    if (session.full(now)) this.#close(session, now)
+    else this.#idle.set(session, now)
+    this.#sweep(now)
+  }
+
+  /** Sessions and subjects holding a bucket, and sockets not connected yet (for tests). */
+  get size(): { sessions: number; subjects: number; pending: number } {
+    let subjects = 0
+    for (const held of this.#subjects.values()) if (held instanceof Subject) subjects += 1
+    return { sessions: this.#sessions, subjects, pending: this.#pending.size }
+  }
+
+  #open(sub: string, key: string, held: Session | Subject | undefined, now: number): Session {
     const { burst, perSecond, subjectSessions: k } = this.limit
-    const session = this.#hold(this.#sessions, key, burst, perSecond, now)
-    const subject = this.#hold(this.#subjects, principal.sub, burst * k, perSecond * k, now)
-    const { id } = socket
-    this.#admitted.set(id, new RateLimiter(this.limit, session, subject, now))
-    // A socket whose connection closes before it connects never sees `disconnect`. `on`, not
-    // `once`: release is idempotent, and `once` would wrap the listener in two more objects.
-    socket.conn.on('close', () => this.release(id))
-    return true
-  }
-
-  /** The limiter of an admitted socket. */
-  limiterOf(id: string): RateLimiter | undefined {
-    return this.#admitted.get(id)
-  }
-
-  /** The socket is gone; called on disconnect and on its connection's close (either first). */
-  release(id: string, now: number = Date.now()): void {
-    const limiter = this.#admitted.get(id)
-    if (!limiter) return
-    this.#admitted.delete(id)
-    this.#let(this.#sessions, limiter.session, now)
-    this.#let(this.#subjects, limiter.subject, now)
-    this.#sweep(now)
-  }
-
-  /** Sockets admitted and not released; sessions and subjects with a bucket (for tests). */
-  get size(): { sockets: number; sessions: number; subjects: number } {
-    return {
-      sockets: this.#admitted.size,
-      sessions: this.#sessions.size,
-      subjects: this.#subjects.size,
+    const session = new Session(sub, key, burst, perSecond, now)
+    this.#sessions += 1
+    if (held === undefined) {
+      this.#subjects.set(sub, session)
+      return session
     }
+    let subject = held
+    if (subject instanceof Session) {
+      const first = subject
+      subject = new Subject(sub, burst * k, perSecond * k, now)
+      // What the first session already spent counts against the subject too.
+      first.refill(now)
+      subject.tokens -= first.capacity - first.tokens
+      subject.sessions.set(first.key, first)
+      first.subject = subject
+      this.#subjects.set(sub, subject)
+    }
+    this.#idle.delete(subject)
+    subject.sessions.set(key, session)
+    session.subject = subject
+    return session
   }
 
-  #hold(
-    map: Map<string, SharedBucket>,
-    key: string,
-    capacity: number,
-    perSecond: number,
-    now: number,
-  ): SharedBucket {
-    let bucket = map.get(key)
-    if (!bucket) map.set(key, (bucket = new SharedBucket(key, capacity, perSecond, now)))
-    bucket.sockets += 1
-    this.#idle.delete(bucket)
-    return bucket
+  /** Forgets a session whose bucket is full and unused; its subject too once it has none. */
+  #close(session: Session, now: number): void {
+    this.#sessions -= 1
+    const { subject } = session
+    if (subject === undefined) {
+      if (this.#subjects.get(session.sub) === session) this.#subjects.delete(session.sub)
+      return
+    }
+    subject.sessions.delete(session.key)
+    if (subject.sessions.size > 0) return
+    if (subject.full(now)) this.#subjects.delete(subject.sub)
+    else this.#idle.set(subject, now)
   }
 
-  #let(map: Map<string, SharedBucket>, bucket: SharedBucket, now: number): void {
-    bucket.sockets -= 1
-    if (bucket.sockets > 0) return
-    if (bucket.full(now)) map.delete(bucket.key)
-    else this.#idle.set(bucket, now)
-  }
-
-  /** Forgets the buckets that have been idle for a whole refill time (so are full again). */
+  /** Forgets the buckets idle for a whole refill time (so full again), oldest first. */
   #sweep(now: number): void {
-    for (const [bucket, since] of this.#idle) {
+    for (const [held, since] of this.#idle) {
       if (since + this.#refillMs > now) break
-      this.#idle.delete(bucket)
-      if (bucket.sockets > 0) continue
-      const map = this.#sessions.get(bucket.key) === bucket ? this.#sessions : this.#subjects
-      if (map.get(bucket.key) === bucket) map.delete(bucket.key)
+      this.#idle.delete(held)
+      if (held instanceof Session) {
+        if (held.sockets === 0) this.#close(held, now)
+      } else if (held.sessions.size === 0 && this.#subjects.get(held.sub) === held) {
+        this.#subjects.delete(held.sub)
+      }
     }
   }
-}
-
-/**
- * A session is named by its subject and `sid`: a `sid` cannot be borrowed across subjects. A
- * token without a `sid` (some external issuers) is a session of its own, by `jti`. The prefix
- * keeps the two kinds apart.
- */
-function sessionKey(p: Principal): string {
-  return p.sid !== undefined
-    ? `s\u0000${p.sub}\u0000${p.sid}`
-    : `t\u0000${p.sub}\u0000${p.jti ?? ''}`
 }

@@ -132,23 +132,45 @@ test('the budgets forget a session once its bucket has refilled, and never befor
   const budgets = new SessionBudgets(limit, 2)
   const t0 = 1_000_000
   const socket = (id: string) => ({ id, conn: new EventEmitter() }) as unknown as ServerSocket
-  const principal = (i: number) => ({ sub: `u${i}`, sid: `s${i}`, claims: {} })
+  const principal = (i: number, sid = `s${i}`) => ({ sub: `u${i}`, sid, claims: {} })
   for (let i = 0; i < 1000; i++) {
-    assert.equal(budgets.admit(socket(`a${i}`), principal(i), t0), true)
+    const s = socket(`a${i}`)
+    const limiter = budgets.admit(s, principal(i), t0)!
+    budgets.connected(s)
     // Spends the whole burst: the bucket must outlive its socket until it has refilled.
-    for (let j = 0; j < limit.burst; j++) budgets.limiterOf(`a${i}`)!.take(t0)
-    budgets.release(`a${i}`, t0)
+    for (let j = 0; j < limit.burst; j++) assert.equal(limiter.take(t0), true)
+    budgets.release(limiter, t0)
+    budgets.release(limiter, t0)
   }
-  assert.deepEqual(budgets.size, { sockets: 0, sessions: 1000, subjects: 1000 })
-  // A second socket of a spent session finds the spent bucket, not a fresh one.
+  assert.deepEqual(budgets.size, { sessions: 1000, subjects: 0, pending: 0 })
+  // Another socket of a spent session finds the spent bucket, not a fresh one.
   const again = socket('again')
-  assert.equal(budgets.admit(again, principal(0), t0 + 100), true)
-  assert.equal(budgets.limiterOf('again')!.take(t0 + 100), true, 'one token refilled in 100 ms')
-  assert.equal(budgets.limiterOf('again')!.take(t0 + 100), false)
-  // Its connection closing before it connected releases it too.
+  const limiter = budgets.admit(again, principal(0), t0 + 100)!
+  assert.equal(limiter.take(t0 + 100), true, 'one token refilled in 100 ms')
+  assert.equal(limiter.take(t0 + 100), false)
+  // Its connection closing before it connected releases it.
+  assert.equal(budgets.size.pending, 1)
   ;(again.conn as unknown as EventEmitter).emit('close')
+  assert.equal(budgets.size.pending, 0)
   // Two seconds (burst ÷ rate) later every bucket is full again, and forgotten.
-  budgets.admit(socket('late'), principal(5000), t0 + 2000 + 1)
-  budgets.release('late', t0 + 2000 + 1)
-  assert.deepEqual(budgets.size, { sockets: 0, sessions: 0, subjects: 0 })
+  const late = socket('late')
+  budgets.release(budgets.admit(late, principal(5000), t0 + 2101)!, t0 + 2101)
+  assert.deepEqual(budgets.size, { sessions: 0, subjects: 0, pending: 1 })
+})
+
+test("a subject's second session gets a subject bucket that counts what the first spent", () => {
+  const limit = { perSecond: 0.001, burst: 10, subjectSessions: 2, floodRefusals: 200 }
+  const budgets = new SessionBudgets(limit, 5)
+  const t0 = 1_000_000
+  const socket = (id: string) => ({ id, conn: new EventEmitter() }) as unknown as ServerSocket
+  const first = budgets.admit(socket('1'), { sub: 'carol', sid: 'a', claims: {} }, t0)!
+  let passed = 0
+  for (let i = 0; i < 8; i++) if (first.take(t0)) passed += 1
+  assert.equal(budgets.size.subjects, 0, 'one session: no subject bucket yet')
+  const second = budgets.admit(socket('2'), { sub: 'carol', sid: 'b', claims: {} }, t0)!
+  const third = budgets.admit(socket('3'), { sub: 'carol', sid: 'c', claims: {} }, t0)!
+  assert.equal(budgets.size.subjects, 1)
+  for (const l of [first, second, third]) for (let i = 0; i < 20; i++) if (l.take(t0)) passed += 1
+  // 2 sessions' worth (20) in all, the first session's 8 included.
+  assert.equal(passed, 20)
 })
