@@ -11,6 +11,7 @@ export type { Config, ConfigResult } from './config.js'
 
 export { createEnforcer } from './enforcer.js'
 export type { Enforcer, EnforcerOptions } from './enforcer.js'
+export type { TokenRateLimit } from './api/token-route.js'
 export type { EnforceOptions, ResourceOf } from './http/enforce.js'
 export { sendError } from './http/errors.js'
 
