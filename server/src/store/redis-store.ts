@@ -297,7 +297,11 @@ export function createRedisStore(options: RedisStoreOptions): PolicyStore {
     ...createRedisDirectory(redis, options.prefix ?? '{vigil}:', guard),
     async close() {
       for (const conn of tails) conn.disconnect()
-      if (ownsClient) await redis.quit().catch(() => redis.disconnect())
+      if (ownsClient) {
+        await redis.quit().catch(() => {})
+        // QUIT alone leaves a Sentinel client's failover-detector connections reconnecting forever.
+        redis.disconnect()
+      }
     },
   }
 }
