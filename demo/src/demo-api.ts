@@ -11,6 +11,9 @@ const Telemetry = z.strictObject({
   version: z.number().int().nonnegative(),
 })
 
+/** How often an open audit tail is decided again besides on updates and at expiry, ms. */
+const AUDIT_RECHECK_MS = 1000
+
 /** How many propagation figures the admin console's chart keeps. */
 const LATENCY_HISTORY = 100
 
@@ -56,22 +59,43 @@ export function demoApi(vigil: Enforcer, selfUrl: () => string): Router {
     res.json(latencies)
   })
 
-  // The live audit tail for the admin console: NDJSON over a streamed response, admins only.
+  // The live audit tail for the admin console: NDJSON over a streamed response, admins only —
+  // for as long as the stream lasts, not only when it opens: like the export, it is decided
+  // again on every policy update, when the token expires and every second (a stale node denies),
+  // and ends with the refusal as its last line.
   router.get('/demo/audit', async (req, res) => {
     const token = /^Bearer (\S+)$/.exec(req.get('authorization') ?? '')?.[1]
-    const allowed = await vigil.authorizer.authorize(token, 'vigil:admin', 'vigil', {
-      transport: 'http',
-    })
+    const opts = { transport: 'http' } as const
+    const allowed = await vigil.authorizer.authorize(token, 'vigil:admin', 'vigil', opts)
     if (!allowed.ok) return sendError(res, allowed.code, allowed.message)
+    const { principal } = allowed
     res.setHeader('Content-Type', 'application/x-ndjson')
     res.setHeader('Cache-Control', 'no-store')
     res.flushHeaders()
-    const stop = vigil.audit.tap((record) => {
+    const untap = vigil.audit.tap((record) => {
       // The console's own tail would otherwise echo itself forever.
       if (record.event === 'decision' && record.action === 'vigil:admin') return
       res.write(JSON.stringify(record) + '\n')
     })
-    req.on('close', stop)
+    function recheck(): void {
+      // A principal in hand on the fast path: decided without I/O, so never undefined here.
+      const decision = vigil.authorizer.authorizeNow(principal, 'vigil:admin', 'vigil', opts)
+      if (decision === undefined || decision.ok) return
+      stop()
+      res.end(JSON.stringify({ error: { code: decision.code, message: decision.message } }) + '\n')
+    }
+    const untilExpiry = Math.max(0, (principal.exp ?? 0) * 1000 - Date.now())
+    const expiry = setTimeout(recheck, Math.min(untilExpiry, 2 ** 31 - 1))
+    const heartbeat = setInterval(recheck, AUDIT_RECHECK_MS)
+    vigil.live.on('update', recheck)
+    function stop(): void {
+      untap()
+      clearTimeout(expiry)
+      clearInterval(heartbeat)
+      vigil.live.off('update', recheck)
+    }
+    // The response's close: the client went away, or the refusal above ended the stream.
+    res.on('close', stop)
   })
 
   return router
