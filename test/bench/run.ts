@@ -21,6 +21,7 @@ const benches: Record<string, () => Promise<{ bench: Bench }>> = {
   revoke: () => import('./revoke.js'),
   decisions: () => import('./decisions.js'),
   sdk: () => import('./sdk.js'),
+  failover: () => import('./failover.js'),
   'store-loss': () => import('./store-loss.js'),
   state: () => import('./state.js'),
 }

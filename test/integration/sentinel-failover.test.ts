@@ -3,14 +3,12 @@ import { randomBytes } from 'node:crypto'
 import { after, before, test } from 'node:test'
 import { Redis } from 'ioredis'
 import { VIGIL_BIN, apiCaller, startProcess, type NodeProcess } from '../helpers/process.js'
+import { startRedisServer, stopAll, until } from '../../server/test/helpers/redis-topology.js'
 import {
   failedOver,
-  startRedisServer,
   startSentinelSetup,
-  stopAll,
-  until,
   type SentinelSetup,
-} from '../../server/test/helpers/redis-topology.js'
+} from '../../server/test/helpers/redis-sentinel.js'
 
 // Primary failover, for real: a primary, a replica and three sentinels this file starts, two
 // `vigil` processes configured only by REDIS_SENTINELS, a stream of revocations, and kill -9 of

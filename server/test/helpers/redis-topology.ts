@@ -1,22 +1,25 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Redis } from 'ioredis'
+import { Redis, type RedisOptions } from 'ioredis'
+import type { TestCertificates } from './test-certificates.js'
+import type { TcpProxy } from './tcp-proxy.js'
 
 /**
  * Real Redis topologies for tests, started from Debian's `redis-server` and `redis-sentinel` on
  * free ports in temp dirs — never the machine's own Redis. Every process started here is killed
  * by `stopAll()` (call it in `after`) and, failing that, when the test process exits.
+ * Sentinel setups are in `redis-sentinel.ts`, TLS certificates in `test-certificates.ts`.
  */
 
 export interface RedisNode {
   port: number
   dir: string
   child: ChildProcess
-  /** `redis://127.0.0.1:<port>` */
+  /** `redis://127.0.0.1:<port>` (`rediss://` for a TLS server) */
   url: string
   /** A fresh admin connection (the caller disconnects it). */
   client(): Redis
@@ -32,7 +35,12 @@ process.once('exit', () => {
 /** Kills every process this helper started and removes their directories. */
 export async function stopAll(): Promise<void> {
   await Promise.all([...started].map((node) => node.kill()))
+  await Promise.all([...proxies].map((p) => p.close()))
+  proxies.clear()
 }
+
+/** TCP proxies a setup made (replica links); `stopAll` closes them. */
+export const proxies = new Set<TcpProxy>()
 
 /** A port that is free now, and (for a cluster node) whose bus port, +10000, is free too. */
 export async function freePort(withBus = false): Promise<number> {
@@ -64,12 +72,13 @@ export async function until(
   throw new Error(`timed out waiting for ${what}`)
 }
 
-async function launch(
+/** Starts `binary` in `dir` and resolves once it answers PING on `port` (bounded). */
+export async function launch(
   binary: string,
   args: string[],
   port: number,
   dir: string,
-  password?: string,
+  clientOptions: RedisOptions = {},
 ) {
   const child = spawn(binary, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
@@ -78,12 +87,12 @@ async function launch(
     port,
     dir,
     child,
-    url: `redis://127.0.0.1:${port}`,
+    url: `${clientOptions.tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`,
     client: () => {
       const c = new Redis(port, '127.0.0.1', {
         lazyConnect: true,
         maxRetriesPerRequest: 1,
-        ...(password ? { password } : {}),
+        ...clientOptions,
       })
       c.on('error', () => {})
       return c
@@ -128,13 +137,21 @@ export async function startRedisServer(
     password?: string
     /** A port of its own (a crashed server coming back where it was). @default a free one */
     port?: number
+    /** Serve TLS only (no plaintext port), with these files (see `createTestCertificates`). */
+    tls?: TestCertificates
   } = {},
 ): Promise<RedisNode> {
   const port = options.port ?? (await freePort(options.cluster))
   const dir = mkdtempSync(join(tmpdir(), `vigil-redis-${port}-`))
+  const { tls } = options
   const args = [
-    '--port',
-    String(port),
+    ...(tls
+      ? [
+          ...['--port', '0', '--tls-port', String(port), '--tls-auth-clients', 'no'],
+          ...['--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile],
+          ...['--tls-ca-cert-file', tls.caFile],
+        ]
+      : ['--port', String(port)]),
     '--bind',
     '127.0.0.1',
     '--dir',
@@ -159,7 +176,10 @@ export async function startRedisServer(
       : []),
     ...(options.args ?? []),
   ]
-  const node = await launch('redis-server', args, port, dir, options.password)
+  const node = await launch('redis-server', args, port, dir, {
+    ...(options.password ? { password: options.password } : {}),
+    ...(tls ? { tls: { ca: readFileSync(tls.caFile) } } : {}),
+  })
   if (options.replicaOf !== undefined) await replicaLinked(node)
   return node
 }
@@ -174,95 +194,6 @@ export async function replicaLinked(replica: RedisNode): Promise<void> {
   } finally {
     c.disconnect()
   }
-}
-
-export interface SentinelSetup {
-  primary: RedisNode
-  replica: RedisNode
-  sentinels: RedisNode[]
-  name: string
-  /** The variables that point a node at this setup. */
-  env: { REDIS_SENTINELS: string; REDIS_SENTINEL_NAME: string }
-  /** The primary's port as the sentinels see it now. */
-  primaryPort(): Promise<number>
-}
-
-/**
- * A primary, one replica and three sentinels (quorum 2) with short failure detection, so a
- * failover after `kill -9` of the primary takes a second or two.
- */
-export async function startSentinelSetup(
-  options: { name?: string; downAfterMs?: number; failoverTimeoutMs?: number } = {},
-): Promise<SentinelSetup> {
-  const name = options.name ?? 'vigil-test'
-  const primary = await startRedisServer()
-  const replica = await startRedisServer({ replicaOf: primary.port })
-  const sentinels: RedisNode[] = []
-  for (let i = 0; i < 3; i++) {
-    const port = await freePort()
-    const dir = mkdtempSync(join(tmpdir(), `vigil-sentinel-${port}-`))
-    const conf = join(dir, 'sentinel.conf')
-    writeFileSync(
-      conf,
-      [
-        `port ${port}`,
-        'bind 127.0.0.1',
-        `dir ${dir}`,
-        `logfile ${join(dir, 'sentinel.log')}`,
-        `sentinel monitor ${name} 127.0.0.1 ${primary.port} 2`,
-        `sentinel down-after-milliseconds ${name} ${options.downAfterMs ?? 500}`,
-        `sentinel failover-timeout ${name} ${options.failoverTimeoutMs ?? 2000}`,
-        `sentinel parallel-syncs ${name} 1`,
-        '',
-      ].join('\n'),
-    )
-    sentinels.push(await launch('redis-sentinel', [conf], port, dir))
-  }
-  const setup: SentinelSetup = {
-    primary,
-    replica,
-    sentinels,
-    name,
-    env: {
-      REDIS_SENTINELS: sentinels.map((s) => `127.0.0.1:${s.port}`).join(','),
-      REDIS_SENTINEL_NAME: name,
-    },
-    async primaryPort() {
-      const c = sentinels[0]!.client()
-      try {
-        const addr = (await c.call('SENTINEL', 'get-master-addr-by-name', name)) as string[]
-        return Number(addr[1])
-      } finally {
-        c.disconnect()
-      }
-    },
-  }
-  // Ready when every sentinel knows the replica and the two other sentinels: then a failover
-  // can be agreed and has somewhere to go.
-  for (const s of sentinels) {
-    const c = s.client()
-    try {
-      await until(`sentinel ${s.port} to see the replica and its peers`, async () => {
-        const replicas = (await c.call('SENTINEL', 'replicas', name)) as unknown[]
-        const peers = (await c.call('SENTINEL', 'sentinels', name)) as unknown[]
-        return replicas.length === 1 && peers.length === 2
-      })
-    } finally {
-      c.disconnect()
-    }
-  }
-  return setup
-}
-
-/** Waits until the sentinels name a primary other than the one on `oldPort`. */
-export async function failedOver(setup: SentinelSetup, oldPort: number): Promise<number> {
-  let port = oldPort
-  await until(
-    'the sentinels to promote a new primary',
-    async () => (port = await setup.primaryPort()) !== oldPort,
-    400,
-  )
-  return port
 }
 
 export interface ClusterSetup {

@@ -5,12 +5,8 @@ import { createRedisStore } from '../../src/store/redis-store.js'
 import type { RedisTopology } from '../../src/store/redis-connection.js'
 import type { PolicyStore } from '../../src/store/types.js'
 import { testPolicyStore } from './contract.js'
-import {
-  startSentinelSetup,
-  stopAll,
-  until,
-  type SentinelSetup,
-} from '../helpers/redis-topology.js'
+import { startSentinelSetup, type SentinelSetup } from '../helpers/redis-sentinel.js'
+import { stopAll, until } from '../helpers/redis-topology.js'
 
 // The whole store contract through Sentinel (a primary, a replica, three sentinels this file
 // starts), and a closed store leaving nothing connected behind.
