@@ -13,6 +13,7 @@ import {
 import { demoApi } from './demo-api.js'
 import { docRoutes } from './doc-routes.js'
 import { createDocsStore } from './docs-store.js'
+import { securityHeaders } from './security-headers.js'
 import { SEED_POLICY } from './seed.js'
 
 const PUBLIC = fileURLToPath(new URL('../public/', import.meta.url))
@@ -39,6 +40,7 @@ export async function startDemo(config: Config, logger: Logger): Promise<Demo> {
     config,
     logger,
     (app, vigil) => {
+      app.use(securityHeaders())
       app.use(demoApi(vigil, () => url))
       app.use(docRoutes(vigil, docs, (id) => node.io.emit('doc:saved', docs.get(id))))
       app.get('/', (_req, res) => res.sendFile('index.html', { root: PUBLIC }))

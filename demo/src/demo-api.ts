@@ -1,6 +1,7 @@
 import express, { type Router } from 'express'
 import { z } from 'zod'
 import { sendError, type Enforcer } from '@vigil/server'
+import { requireAllowedHost } from './host-allow-list.js'
 import { DEMO_USERS } from './seed.js'
 
 const LoginBody = z.strictObject({ sub: z.enum(DEMO_USERS.map((u) => u.sub)) })
@@ -31,7 +32,8 @@ export function demoApi(vigil: Enforcer, selfUrl: () => string): Router {
     res.json(DEMO_USERS)
   })
 
-  router.post('/demo/login', async (req, res) => {
+  // Minted without a credential: only on this deployment's own hosts (DNS rebinding).
+  router.post('/demo/login', requireAllowedHost(vigil.config, selfUrl), async (req, res) => {
     const body = LoginBody.safeParse(req.body)
     if (!body.success) return sendError(res, 'invalid_request', 'sub: not a demo user')
     const user = DEMO_USERS.find((u) => u.sub === body.data.sub)!

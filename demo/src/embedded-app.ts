@@ -17,7 +17,13 @@ import { pathToFileURL } from 'node:url'
 import express, { type Request } from 'express'
 import { Server } from 'socket.io'
 import { z } from 'zod'
-import { attachRealtime, attachServiceFeed, createEnforcer, type Config } from '@vigil/server'
+import {
+  attachRealtime,
+  attachServiceFeed,
+  createEnforcer,
+  jsonErrors,
+  type Config,
+} from '@vigil/server'
 
 /** The app's collaborative-editing event; it needs `doc:write` on the document. */
 const DocEdit = z.strictObject({ docId: z.string().min(1).max(100), text: z.string().max(10_000) })
@@ -61,6 +67,8 @@ export async function startEmbeddedApp(config: Config): Promise<EmbeddedApp> {
       res.json({ id: req.params['id'], writer: req.vigil?.principal.sub })
     },
   )
+  // Last: any error of the app's routes is answered as JSON, never as express's HTML page.
+  app.use(jsonErrors(vigil.logger))
 
   // The app's own socket.io server, with its own options and a public namespace.
   const http = createServer(app)

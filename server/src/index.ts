@@ -14,6 +14,7 @@ export type { Enforcer, EnforcerOptions } from './enforcer.js'
 export type { TokenRateLimit } from './api/token-route.js'
 export type { EnforceOptions, ResourceOf } from './http/enforce.js'
 export { sendError } from './http/errors.js'
+export { jsonErrors } from './http/json-errors.js'
 
 export { attachRealtime, createSocketServer } from './realtime/attach.js'
 export type { Realtime } from './realtime/attach.js'

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net'
 import express from 'express'
 import type { Config } from './config.js'
 import { createEnforcer, type Enforcer } from './enforcer.js'
+import { jsonErrors } from './http/json-errors.js'
 import type { Logger } from 'pino'
 import type { Server as SocketServer } from 'socket.io'
 import { attachRealtime, createSocketServer, type Realtime } from './realtime/attach.js'
@@ -43,6 +44,8 @@ export async function startStandalone(
   app.disable('x-powered-by')
   routes?.(app, enforcer)
   app.use(enforcer.router)
+  // An error in the app's own routes (a malformed JSON body…) is answered as JSON, not HTML.
+  app.use(jsonErrors(logger))
   const server = createServer(app)
   const io = createSocketServer(server, enforcer)
   const realtime = attachRealtime(io, enforcer, realtimeOptions)
