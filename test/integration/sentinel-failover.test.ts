@@ -101,7 +101,15 @@ test('a primary killed mid-stream loses no acknowledged revocation; nodes fail c
   await setup.primary.kill()
   const newPort = await failedOver(setup, oldPort)
   // Both nodes answer again (not stale) on the promoted replica.
-  await until('node B to decide again', async () => seen.at(-1)?.status === 200, 400)
+  await until('node B to decide again', async () => seen.at(-1)?.status === 200, 400).catch(
+    async (err: Error) => {
+      const ready = await (await fetch(`${b.url}/readyz`)).text()
+      const last = b.lines.filter((l) => /"level":(40|50)/.test(l)).slice(-5)
+      throw new Error(
+        `${err.message}; last answers ${JSON.stringify(seen.slice(-3))}; readyz ${ready}; ${last.join('\n')}`,
+      )
+    },
+  )
   stopWriters = true
   const [fromA, fromB] = await streams
   stopWatching = true
@@ -144,6 +152,12 @@ test('a primary killed mid-stream loses no acknowledged revocation; nodes fail c
   // it; the sentinels would convert it themselves, but only after ~8 s), and acknowledged
   // writes resume — enforced across nodes as before.
   await startRedisServer({ port: oldPort, replicaOf: newPort })
+  // A replica that just joined may take its next periodic ACK (up to a second) to confirm a
+  // first WAIT: wait for one confirmation of our own before timing the nodes' 300 ms ones.
+  await until('the returned replica to confirm a write', async () => {
+    await promoted.set(`${PREFIX}probe`, '1')
+    return (await promoted.wait(1, 1000)) >= 1
+  })
   const late = (await call(b, 'POST', '/v1/sessions', { sub: 'late' })).json.access_token
   assert.equal((await call(b, 'GET', '/v1/me', undefined, late)).status, 200)
   const revoked = await call(a, 'POST', '/v1/revocations', { subject: 'late' })
