@@ -132,11 +132,11 @@ export interface Config {
   }[]
   /** Origins allowed to open sockets and to call the browser-facing routes across origins. */
   allowedOrigins: string[]
+  /** CORS answers carry `Access-Control-Allow-Credentials: true` (never with the `*` origin). */
+  corsCredentials: boolean
   maxStalenessMs: number
   /** When the store lost acknowledged state: write it back from this node, or deny until told. */
   storeLoss: 'restore' | 'fail-closed'
-  /** CORS answers carry `Access-Control-Allow-Credentials: true` (never with the `*` origin). */
-  corsCredentials: boolean
   auditFile: string | undefined
   logLevel: z.output<typeof EnvSchema>['LOG_LEVEL']
 }
@@ -181,14 +181,14 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       problems: [`VIGIL_ALLOWED_ORIGINS: "${badOrigin}" is not an origin (scheme://host[:port])`],
     }
   }
-  return {
-    ok: true,
-    config: {
   const corsCredentials = e.VIGIL_CORS_CREDENTIALS === 'true' || e.VIGIL_CORS_CREDENTIALS === '1'
   if (corsCredentials && origins?.includes('*')) {
     // Any origin with credentials would let every site on the web act as the signed-in user.
     return { ok: false, problems: ['VIGIL_CORS_CREDENTIALS: cannot be used with the * origin'] }
   }
+  return {
+    ok: true,
+    config: {
       port: e.PORT,
       host: e.HOST,
       nodeId: e.VIGIL_NODE_ID ?? `${hostname()}:${e.PORT}:${process.pid}`,
@@ -218,11 +218,11 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
         ...(t.max_token_lifetime === undefined ? {} : { maxTokenLifetimeS: t.max_token_lifetime }),
       })),
       allowedOrigins: origins && origins.length > 0 ? origins : ownOrigins,
+      corsCredentials,
       maxStalenessMs: e.VIGIL_MAX_STALENESS_MS,
       storeLoss: e.VIGIL_STORE_LOSS,
       auditFile: e.VIGIL_AUDIT_FILE,
       logLevel: e.LOG_LEVEL,
-      corsCredentials,
     },
   }
 }

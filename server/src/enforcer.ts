@@ -250,12 +250,12 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     decisionBudgetMs: config.decisionBudgetMs,
   }
   const router = Router()
-  router.use(wellKnownRoutes(deps))
   // What a browser SDK on another origin calls; the bundle itself is public (`*`, sdk-route.ts).
   const cors = corsFor({ origins: config.allowedOrigins, credentials: config.corsCredentials })
   router.use('/v1/token', cors(TOKEN_CORS))
   router.use('/v1/me', cors({ methods: ['GET'] }))
   router.use('/.well-known', cors({ methods: ['GET'] }))
+  router.use(wellKnownRoutes(deps))
   router.use(sdkRoutes())
   router.use(sessionRoutes(deps))
   router.use(tokenRoute(deps, options.tokenRateLimit))
@@ -269,7 +269,6 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     sendThrown(res, err)
   } as express.ErrorRequestHandler)
 
-  router.use(tokenRoute(deps))
   return {
     config,
     router,
