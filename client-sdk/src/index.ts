@@ -1,5 +1,5 @@
 /**
- * `@vigil/client`: the Vigil SDK for browsers and Node. One live session per client — tokens kept
+ * `@vigil-enforcer/client`: the Vigil SDK for browsers and Node. One live session per client — tokens kept
  * fresh, `fetch` and socket messages guarded, and a teardown that stops the app's work the moment
  * the session is revoked. Internals (token keeper, tab channel, matcher) are not exported.
  *

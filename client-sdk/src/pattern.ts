@@ -1,6 +1,6 @@
 /**
  * `*` glob matching, the one implementation both sides use: the enforcer's policy compiler
- * imports it (`@vigil/client/pattern`) and the SDK's `can()` runs it in the browser, so a client
+ * imports it (`@vigil-enforcer/client/pattern`) and the SDK's `can()` runs it in the browser, so a client
  * can never disagree with the server about what a pattern covers. `*` matches any run of
  * characters, `/` and `:` included; every other character stands for itself.
  *

@@ -1,5 +1,5 @@
 /**
- * `@vigil/client/service`: the client for backend services — decisions over the service socket
+ * `@vigil-enforcer/client/service`: the client for backend services — decisions over the service socket
  * or `POST /v1/decisions`, and the revocation feed with resume. It holds the service API key, so
  * it is a separate entry point that never ends up in the browser bundle.
  *

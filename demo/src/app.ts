@@ -9,7 +9,7 @@ import {
   startStandalone,
   type Config,
   type Standalone,
-} from '@vigil/server'
+} from '@vigil-enforcer/server'
 import { demoApi } from './demo-api.js'
 import { docRoutes } from './doc-routes.js'
 import { createDocsStore } from './docs-store.js'

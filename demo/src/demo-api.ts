@@ -1,6 +1,6 @@
 import express, { type Router } from 'express'
 import { z } from 'zod'
-import { sendError, type Enforcer } from '@vigil/server'
+import { sendError, type Enforcer } from '@vigil-enforcer/server'
 import { requireAllowedHost } from './host-allow-list.js'
 import { DEMO_USERS } from './seed.js'
 

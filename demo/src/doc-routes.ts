@@ -1,6 +1,6 @@
 import express, { type Request, type Router } from 'express'
 import { z } from 'zod'
-import { sendError, type Enforcer } from '@vigil/server'
+import { sendError, type Enforcer } from '@vigil-enforcer/server'
 import type { DocsStore } from './docs-store.js'
 
 const SaveBody = z.strictObject({ text: z.string().max(20_000) })

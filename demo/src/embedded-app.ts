@@ -23,7 +23,7 @@ import {
   createEnforcer,
   jsonErrors,
   type Config,
-} from '@vigil/server'
+} from '@vigil-enforcer/server'
 
 /** The app's collaborative-editing event; it needs `doc:write` on the document. */
 const DocEdit = z.strictObject({ docId: z.string().min(1).max(100), text: z.string().max(10_000) })
@@ -114,7 +114,7 @@ export async function startEmbeddedApp(config: Config): Promise<EmbeddedApp> {
 
 // Run directly: configuration from the environment, as the `vigil` bin reads it.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { loadConfig } = await import('@vigil/server')
+  const { loadConfig } = await import('@vigil-enforcer/server')
   const parsed = loadConfig(process.env)
   if (!parsed.ok) {
     process.stderr.write(`embedded-app: invalid configuration\n  ${parsed.problems.join('\n  ')}\n`)

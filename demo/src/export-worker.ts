@@ -16,7 +16,7 @@ import {
   createServiceClient,
   type ServiceClient,
   type ServiceRevokedEvent,
-} from '@vigil/client/service'
+} from '@vigil-enforcer/client/service'
 import { createExportJobs, type ExportJobs, type Job, type JobView } from './export-jobs.js'
 
 export interface ExportWorkerOptions {

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express'
-import { sendError, type Config } from '@vigil/server'
+import { sendError, type Config } from '@vigil-enforcer/server'
 
 /**
  * The `Host` values the demo answers sign-ins on. `/demo/login` mints a session — an admin's,

@@ -1,4 +1,4 @@
-import { createLogger, loadConfig } from '@vigil/server'
+import { createLogger, loadConfig } from '@vigil-enforcer/server'
 import { startDemo } from './app.js'
 
 /** `npm start`: the enforcer and the live revocation demo on one port. */

@@ -1,4 +1,4 @@
-import type { PolicyInput } from '@vigil/server'
+import type { PolicyInput } from '@vigil-enforcer/server'
 
 /** The demo's users: who can sign in on the workspace page, and the role each starts with. */
 export const DEMO_USERS = [

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { SignJWT } from 'jose'
-import { createLogger, loadConfig } from '@vigil/server'
+import { createLogger, loadConfig } from '@vigil-enforcer/server'
 import { startDemo, type Demo } from '../src/app.js'
 
 const API_KEY = 'demo-test-api-key-0123456789abcdef'

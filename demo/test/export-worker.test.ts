@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import type { TokenPair } from '@vigil/client/protocol'
+import type { TokenPair } from '@vigil-enforcer/client/protocol'
 import {
   SEED_POLICY,
   TEST_API_KEY,

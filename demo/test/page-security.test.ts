@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { request } from 'node:http'
 import { after, before, describe, it } from 'node:test'
 import express from 'express'
-import { createLogger, loadConfig, startStandalone, type Standalone } from '@vigil/server'
+import { createLogger, loadConfig, startStandalone, type Standalone } from '@vigil-enforcer/server'
 import { startDemo, type Demo } from '../src/app.js'
 import { startEmbeddedApp, type EmbeddedApp } from '../src/embedded-app.js'
 

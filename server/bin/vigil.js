@@ -1,6 +1,3 @@
 #!/usr/bin/env node
-// The `vigil` bin: runs the TypeScript entry through tsx, resolved from this package.
-import { register } from 'tsx/esm/api'
-
-register()
-await import('../src/main.ts')
+// The `vigil-enforcer` bin: the built entry, run by plain node (`npm run build` writes dist/).
+import '../dist/main.js'

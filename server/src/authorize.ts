@@ -1,6 +1,6 @@
 // Imported: the global `performance` is a lazy getter, paid on each of two reads per decision.
 import { performance } from 'node:perf_hooks'
-import { VigilError, type ErrorCode } from '@vigil/client/protocol'
+import { VigilError, type ErrorCode } from '@vigil-enforcer/client/protocol'
 import type { AuditLog, DecisionRecord } from './audit/audit-log.js'
 import type { LivePolicy } from './live-policy.js'
 import type { Metrics } from './metrics.js'

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import express, { Router } from 'express'
-import { VigilError } from '@vigil/client/protocol'
+import { VigilError } from '@vigil-enforcer/client/protocol'
 import type { DestinationStream, Logger } from 'pino'
 import { bodyErrors } from './api/body.js'
 import { decisionRoutes } from './api/decision-routes.js'

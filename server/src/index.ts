@@ -1,5 +1,5 @@
 /**
- * `@vigil/server`: the enforcer as a library. `createEnforcer` composes a node; mount its
+ * `@vigil-enforcer/server`: the enforcer as a library. `createEnforcer` composes a node; mount its
  * `router`, guard routes with `enforce`, and put a socket.io server under it with
  * `attachRealtime`. Internals (indexes, scripts, caches) are not exported.
  *

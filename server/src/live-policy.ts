@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
-import { VigilError } from '@vigil/client/protocol'
+import { VigilError } from '@vigil-enforcer/client/protocol'
 import { affectedBy, applyChange, type Affected } from './policy/changes.js'
 import { createListeningClock } from './listening-clock.js'
 import { compilePolicy, type CompiledPolicy } from './policy/index.js'

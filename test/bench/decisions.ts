@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url'
-import { createServiceClient, type ServiceClient } from '@vigil/client/service'
-import type { DecisionQuery } from '@vigil/client/protocol'
+import { createServiceClient, type ServiceClient } from '@vigil-enforcer/client/service'
+import type { DecisionQuery } from '@vigil-enforcer/client/protocol'
 import { cpuMs, startFixture } from './child.js'
 import type { Bench, BenchRow } from './harness.js'
 import { quantile, round } from './harness.js'

@@ -55,7 +55,7 @@ describe('GET /sdk/vigil.js', { skip }, () => {
       assert.equal(res.status, 503)
       const body = (await res.json()) as { error: { code: string; message: string } }
       assert.equal(body.error.code, 'internal')
-      assert.match(body.error.message, /npm run build -w @vigil\/client/)
+      assert.match(body.error.message, /npm run build -w @vigil-enforcer\/client/)
     } finally {
       server.close()
     }

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { REDIS_URL, testPrefix } from '../../server/test/helpers/redis.js'
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
-export const VIGIL_BIN = `${ROOT}server/bin/vigil.js`
+export const VIGIL_BIN = `${ROOT}server/test/helpers/source-bin.js`
 export const ENFORCED_NODE = `${ROOT}test/fixtures/enforced-node.ts`
 
 /**

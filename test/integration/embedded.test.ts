@@ -2,8 +2,8 @@ import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { Redis } from 'ioredis'
 import { io, type Socket } from 'socket.io-client'
-import type { StepDownEvent, TokenPair } from '@vigil/client/protocol'
-import { createServiceClient, type ServiceRevokedEvent } from '@vigil/client/service'
+import type { StepDownEvent, TokenPair } from '@vigil-enforcer/client/protocol'
+import { createServiceClient, type ServiceRevokedEvent } from '@vigil-enforcer/client/service'
 import {
   ROOT,
   VIGIL_BIN,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { io, type Socket } from 'socket.io-client'
-import type { TokenPair } from '@vigil/client/protocol'
+import type { TokenPair } from '@vigil-enforcer/client/protocol'
 import { dropPrefix } from '../../server/test/helpers/redis.js'
 import {
   ROOT,

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { rmSync } from 'node:fs'
 import { after, before, test } from 'node:test'
-import { VigilError } from '@vigil/client/protocol'
+import { VigilError } from '@vigil-enforcer/client/protocol'
 import { VIGIL_BIN, apiCaller, startProcess, type NodeProcess } from '../helpers/process.js'
 import { createRedisStore } from '../../server/src/store/redis-store.js'
 import {

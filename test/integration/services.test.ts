@@ -6,7 +6,7 @@ import {
   type ServiceClient,
   type ServiceEventMap,
   type ServiceEventName,
-} from '@vigil/client/service'
+} from '@vigil-enforcer/client/service'
 import {
   SEED_POLICY,
   TEST_API_KEY,

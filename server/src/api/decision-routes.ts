@@ -1,6 +1,6 @@
 import { Router } from 'express'
 import { z } from 'zod'
-import type { DecisionBody } from '@vigil/client/protocol'
+import type { DecisionBody } from '@vigil-enforcer/client/protocol'
 import type { Authorizer } from '../authorize.js'
 import { sendError } from '../http/errors.js'
 import { Subject } from '../policy/schema.js'

@@ -6,7 +6,7 @@ import {
   type Response,
 } from 'express'
 import { z } from 'zod'
-import { VigilError } from '@vigil/client/protocol'
+import { VigilError } from '@vigil-enforcer/client/protocol'
 import type { CorsRoute } from '../http/cors.js'
 import { STATUS } from '../http/errors.js'
 import { formatIssues } from '../policy/schema.js'

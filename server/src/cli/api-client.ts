@@ -1,4 +1,4 @@
-import type { ErrorBody } from '@vigil/client/protocol'
+import type { ErrorBody } from '@vigil-enforcer/client/protocol'
 
 /** How a command ends unsuccessfully: the lines to print on stderr and the exit status. */
 export class CliFailure extends Error {

@@ -1,10 +1,10 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 
 /** What `vigil --help` prints. */
-export const USAGE = `Usage: vigil [command] [options]
+export const USAGE = `Usage: vigil-enforcer [command] [options]
 
-Without a command (or with "serve"), vigil runs an enforcer node configured from the environment.
-The commands below talk to a running enforcer's HTTP API with $VIGIL_API_KEY.
+Without a command (or with "serve"), vigil-enforcer runs an enforcer node configured from the
+environment. The commands below talk to a running enforcer's HTTP API with $VIGIL_API_KEY.
 
 Commands:
   revoke --subject <sub> [--issued-before <now|epoch s|ISO date>] [--reason <text>]

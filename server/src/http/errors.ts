@@ -1,5 +1,5 @@
 import type { Response } from 'express'
-import { VigilError, type ErrorBody, type ErrorCode } from '@vigil/client/protocol'
+import { VigilError, type ErrorBody, type ErrorCode } from '@vigil-enforcer/client/protocol'
 
 /** HTTP status of each error code; the edge is the only place that knows about statuses. */
 export const STATUS: Readonly<Record<ErrorCode, number>> = {

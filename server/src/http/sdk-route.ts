@@ -5,10 +5,10 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Router, type Request, type Response } from 'express'
 
-/** Where `npm run build -w @vigil/client` writes the browser bundle. */
+/** Where `npm run build -w @vigil-enforcer/client` writes the browser bundle. */
 function defaultBundlePath(): string {
   try {
-    const pkg = createRequire(import.meta.url).resolve('@vigil/client/package.json')
+    const pkg = createRequire(import.meta.url).resolve('@vigil-enforcer/client/package.json')
     return join(dirname(pkg), 'dist', 'vigil.js')
   } catch {
     // An install without the workspace link: the repository layout still holds.
@@ -58,7 +58,7 @@ export function sdkRoutes(options: { bundlePath?: string } = {}): Router {
       res.json({
         error: {
           code: 'internal',
-          message: 'the SDK bundle is not built: run npm run build -w @vigil/client',
+          message: 'the SDK bundle is not built: run npm run build -w @vigil-enforcer/client',
         },
       })
       return

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Capabilities, Permission } from '@vigil/client/protocol'
+import type { Capabilities, Permission } from '@vigil-enforcer/client/protocol'
 import type { PrincipalView } from './principal-view.js'
 import type { CompiledRule, RuleBucket } from './rule-index.js'
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Capabilities } from '@vigil/client/protocol'
+import type { Capabilities } from '@vigil-enforcer/client/protocol'
 import { createCapabilityCache } from './capabilities.js'
 import { decideFor } from './decide.js'
 import type { Decision, DecisionReason } from './decide.js'

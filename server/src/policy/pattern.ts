@@ -1,12 +1,12 @@
 /**
  * `*` glob patterns over actions, resources and principal keys. The matcher itself is shared with
- * the SDK (`@vigil/client/pattern`), so the browser's `can()` and the enforcer agree exactly;
+ * the SDK (`@vigil-enforcer/client/pattern`), so the browser's `can()` and the enforcer agree exactly;
  * this module adds what only the policy compiler needs.
  *
  * @module
  */
 
-import { compilePattern, matchEverything, type Matcher } from '@vigil/client/pattern'
+import { compilePattern, matchEverything, type Matcher } from '@vigil-enforcer/client/pattern'
 
 export { compilePattern }
 export type { Matcher }

@@ -6,7 +6,7 @@ import {
   type ExpiredEvent,
   type ExpiringEvent,
   type RevokedEvent,
-} from '@vigil/client/protocol'
+} from '@vigil-enforcer/client/protocol'
 import type { Enforcer } from '../enforcer.js'
 import type { PolicyUpdate } from '../live-policy.js'
 import { reevaluate, type Consequence } from '../sessions/reevaluate.js'

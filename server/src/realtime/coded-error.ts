@@ -1,4 +1,4 @@
-import type { ErrorCode } from '@vigil/client/protocol'
+import type { ErrorCode } from '@vigil-enforcer/client/protocol'
 
 /**
  * A socket.io handshake refusal: clients read `err.data.code` in `connect_error` and branch on

@@ -1,5 +1,5 @@
 import type { Socket } from 'socket.io'
-import { EVENTS, type ErrorCode } from '@vigil/client/protocol'
+import { EVENTS, type ErrorCode } from '@vigil-enforcer/client/protocol'
 import type { AuditLog } from '../audit/audit-log.js'
 import type { AuthorizeOptions, Authorized, Authorizer } from '../authorize.js'
 import { formatIssues } from '../policy/schema.js'

@@ -1,5 +1,5 @@
 import type { Socket } from 'socket.io'
-import type { RefreshAck } from '@vigil/client/protocol'
+import type { RefreshAck } from '@vigil-enforcer/client/protocol'
 import type { AuditLog } from '../audit/audit-log.js'
 import type { Authorizer } from '../authorize.js'
 import type { Principal } from '../policy/principal.js'

@@ -1,4 +1,4 @@
-import type { ServiceRevokedEvent, ServiceStepEvent } from '@vigil/client/protocol'
+import type { ServiceRevokedEvent, ServiceStepEvent } from '@vigil-enforcer/client/protocol'
 import type { PolicyUpdate } from '../live-policy.js'
 import type { Change } from '../policy/schema.js'
 import { diffCapabilities } from '../sessions/capability-diff.js'

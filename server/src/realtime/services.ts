@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { Server, Socket } from 'socket.io'
 import { z } from 'zod'
-import { EVENTS, SERVICE_NAMESPACE, type ResyncEvent } from '@vigil/client/protocol'
+import { EVENTS, SERVICE_NAMESPACE, type ResyncEvent } from '@vigil-enforcer/client/protocol'
 import { decideBatch } from '../api/decision-batch.js'
 import { DecisionRequest } from '../api/decision-routes.js'
 import type { Enforcer } from '../enforcer.js'

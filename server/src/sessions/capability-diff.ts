@@ -1,4 +1,4 @@
-import type { Capabilities, Permission } from '@vigil/client/protocol'
+import type { Capabilities, Permission } from '@vigil-enforcer/client/protocol'
 
 const keyOf = (p: Permission): string => `${p.action}\u0000${p.resource}`
 

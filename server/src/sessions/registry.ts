@@ -1,4 +1,4 @@
-import type { Capabilities } from '@vigil/client/protocol'
+import type { Capabilities } from '@vigil-enforcer/client/protocol'
 import type { Affected } from '../policy/changes.js'
 import type { Principal } from '../policy/principal.js'
 

@@ -1,5 +1,5 @@
 import type { Cluster, Redis, RedisOptions } from 'ioredis'
-import { VigilError } from '@vigil/client/protocol'
+import { VigilError } from '@vigil-enforcer/client/protocol'
 import { applyChange, parseChange } from '../policy/changes.js'
 import { PolicySchema, formatIssues, type Change } from '../policy/schema.js'
 import { createRedisDirectory } from './redis-directory.js'

@@ -1,5 +1,5 @@
 import { Cluster, type Redis } from 'ioredis'
-import { VigilError } from '@vigil/client/protocol'
+import { VigilError } from '@vigil-enforcer/client/protocol'
 import type { RedisClient } from './redis-connection.js'
 
 export interface ReplicaWaitOptions {

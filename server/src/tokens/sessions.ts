@@ -1,4 +1,4 @@
-import type { TokenPair } from '@vigil/client/protocol'
+import type { TokenPair } from '@vigil-enforcer/client/protocol'
 import type { Principal } from '../policy/principal.js'
 import type { PolicyStore, RefreshRecord } from '../store/types.js'
 import { checkCustomClaims } from './claims.js'

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
-import { createServiceClient } from '@vigil/client/service'
+import { createServiceClient } from '@vigil-enforcer/client/service'
 import { startNode, type TestNode } from '../helpers/enforcer.js'
 import { expectError, expectJson } from './helpers.js'
 

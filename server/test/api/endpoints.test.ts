@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import type { Capabilities, TokenPair } from '@vigil/client/protocol'
+import type { Capabilities, TokenPair } from '@vigil-enforcer/client/protocol'
 import { TEST_API_KEY, startNode, type TestNode } from '../helpers/enforcer.js'
 import {
   createSession,

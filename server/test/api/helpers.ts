@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import type { TokenPair } from '@vigil/client/protocol'
+import type { TokenPair } from '@vigil-enforcer/client/protocol'
 import { SEED_POLICY, type TestNode } from '../helpers/enforcer.js'
 
 /** An error answer as the API sends it. */

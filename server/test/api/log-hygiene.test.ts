@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
-import type { TokenPair } from '@vigil/client/protocol'
+import type { TokenPair } from '@vigil-enforcer/client/protocol'
 import type { ResourceOf } from '../../src/http/enforce.js'
 import { SEED_POLICY, TEST_API_KEY, startNode, type TestNode } from '../helpers/enforcer.js'
 import { auditRecords, jwtPart } from './helpers.js'

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { request } from 'node:http'
 import { after, before, describe, it, test } from 'node:test'
-import type { TokenPair } from '@vigil/client/protocol'
+import type { TokenPair } from '@vigil-enforcer/client/protocol'
 import { clientKey } from '../../src/api/client-key.js'
 import { KeyedBuckets } from '../../src/token-bucket.js'
 import { startNode, type TestNode } from '../helpers/enforcer.js'

@@ -11,7 +11,7 @@ import { createMemoryStore } from '../../src/store/memory-store.js'
 import { expectJson } from '../api/helpers.js'
 import { SEED_POLICY, TEST_API_KEY, startNode, type TestNode } from '../helpers/enforcer.js'
 
-const BIN = fileURLToPath(new URL('../../bin/vigil.js', import.meta.url))
+const BIN = fileURLToPath(new URL('../helpers/source-bin.js', import.meta.url))
 
 let node: TestNode
 let dir: string

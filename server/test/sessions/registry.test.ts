@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type { Capabilities } from '@vigil/client/protocol'
+import type { Capabilities } from '@vigil-enforcer/client/protocol'
 import type { Affected } from '../../src/policy/changes.js'
 import { createSessionRegistry, type LiveEntry } from '../../src/sessions/registry.js'
 

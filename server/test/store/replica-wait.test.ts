@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import { VigilError } from '@vigil/client/protocol'
+import { VigilError } from '@vigil-enforcer/client/protocol'
 import { createRedisStore } from '../../src/store/redis-store.js'
 import { createStoreHealth } from '../../src/store/store-health.js'
 import type { PolicyStore } from '../../src/store/types.js'
