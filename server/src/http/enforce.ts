@@ -6,10 +6,15 @@ import type { Principal } from '../policy/principal.js'
 import { bearerCandidate, isB64Token } from './bearer.js'
 import { sendError } from './errors.js'
 
-declare module 'express-serve-static-core' {
-  interface Request {
-    /** Set by `enforce()` on allowed requests: who is asking and the decision that let them. */
-    vigil?: { principal: Principal; decision: Decision }
+// The global `Express.Request` that every express `Request` extends, not a module augmentation of
+// `express-serve-static-core`: an app's own @types/express may keep that package where this one
+// cannot resolve it (nested, or under pnpm), and the augmentation would silently not apply.
+declare global {
+  namespace Express {
+    interface Request {
+      /** Set by `enforce()` on allowed requests: who is asking and the decision that let them. */
+      vigil?: { principal: Principal; decision: Decision }
+    }
   }
 }
 
