@@ -99,20 +99,25 @@ async function startPair(redis: RedisProcess, env: Record<string, string> = {}) 
   return [a, b] as const
 }
 
-describe('store restarted empty, restore mode (the default)', () => {
-  let redis: RedisProcess
-  let a: TestNode
-  let b: TestNode
+/** A redis-server of the describe block's own and two nodes on it, started and stopped with it. */
+function pairOnOwnRedis(env: Record<string, string> = {}) {
+  const pair = {} as { redis: RedisProcess; a: TestNode; b: TestNode }
   before(async () => {
-    redis = await startRedisProcess()
-    ;[a, b] = await startPair(redis)
+    pair.redis = await startRedisProcess()
+    ;[pair.a, pair.b] = await startPair(pair.redis, env)
   })
   after(async () => {
-    await Promise.all([a?.close(), b?.close()])
-    await redis?.stop()
+    await Promise.all([pair.a?.close(), pair.b?.close()])
+    await pair.redis?.stop()
   })
+  return pair
+}
+
+describe('store restarted empty, restore mode (the default)', () => {
+  const pair = pairOnOwnRedis()
 
   test('a revoked subject stays revoked on every node and the rest of the state comes back', async () => {
+    const { redis, a, b } = pair
     const alice = await mint(a, 'alice')
     const dave = await mint(b, 'dave')
     const revoked = await call(a, 'POST', '/v1/revocations', { subject: 'dave', reason: 'left' })
@@ -152,6 +157,7 @@ describe('store restarted empty, restore mode (the default)', () => {
   })
 
   test('after recovery a new revocation reaches every node', async () => {
+    const { redis, a, b } = pair
     const alice = await mint(a, 'alice')
     assert.equal((await call(b, 'POST', '/v1/revocations', { subject: 'alice' })).status, 201)
     await until('node a denies alice', async () => (await me(a, alice)).status === 401)
@@ -159,19 +165,10 @@ describe('store restarted empty, restore mode (the default)', () => {
 })
 
 describe('store restarted empty, fail-closed mode', () => {
-  let redis: RedisProcess
-  let a: TestNode
-  let b: TestNode
-  before(async () => {
-    redis = await startRedisProcess()
-    ;[a, b] = await startPair(redis, { VIGIL_STORE_LOSS: 'fail-closed' })
-  })
-  after(async () => {
-    await Promise.all([a?.close(), b?.close()])
-    await redis?.stop()
-  })
+  const pair = pairOnOwnRedis({ VIGIL_STORE_LOSS: 'fail-closed' })
 
   test('every node denies with store_reset until an operator restores, then the revocation holds', async () => {
+    const { redis, a, b } = pair
     const alice = await mint(a, 'alice')
     const dave = await mint(a, 'dave')
     assert.equal((await call(a, 'POST', '/v1/revocations', { subject: 'dave' })).status, 201)
@@ -212,19 +209,10 @@ describe('store restarted empty, fail-closed mode', () => {
 })
 
 describe('store rolled back to an older snapshot', () => {
-  let redis: RedisProcess
-  let a: TestNode
-  let b: TestNode
-  before(async () => {
-    redis = await startRedisProcess()
-    ;[a, b] = await startPair(redis)
-  })
-  after(async () => {
-    await Promise.all([a?.close(), b?.close()])
-    await redis?.stop()
-  })
+  const pair = pairOnOwnRedis()
 
   test('lost revocations are written back and every change after the rollback is enforced', async () => {
+    const { redis, a, b } = pair
     const dave = await mint(a, 'dave')
     const erin = await mint(a, 'erin')
     const bob = await mint(a, 'bob')
