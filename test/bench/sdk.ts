@@ -10,7 +10,10 @@ import type { Bench } from './harness.js'
 const ROOT = new URL('../../', import.meta.url)
 
 export const bench: Bench = async () => {
-  execFileSync('npm', ['run', 'build', '-w', '@vigil-enforcer/client'], { cwd: ROOT, stdio: 'pipe' })
+  execFileSync('npm', ['run', 'build', '-w', '@vigil-enforcer/client'], {
+    cwd: ROOT,
+    stdio: 'pipe',
+  })
   const bundle = readFileSync(new URL('client-sdk/dist/vigil.js', ROOT))
   return [
     {

@@ -29,7 +29,10 @@ const ROOT = new URL('../../', import.meta.url)
 
 /** Builds the bundle the page loads, so the tests never run against a stale one (~100 ms). */
 export function buildBundle(): void {
-  execFileSync('npm', ['run', 'build', '-w', '@vigil-enforcer/client'], { cwd: ROOT, stdio: 'pipe' })
+  execFileSync('npm', ['run', 'build', '-w', '@vigil-enforcer/client'], {
+    cwd: ROOT,
+    stdio: 'pipe',
+  })
 }
 
 /** Whether the browser tests can run here; CI installs Chromium, so there it must be present. */

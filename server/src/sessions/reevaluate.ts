@@ -1,4 +1,9 @@
-import type { Capabilities, RevokedEvent, StepDownEvent, StepUpEvent } from '@vigil-enforcer/client/protocol'
+import type {
+  Capabilities,
+  RevokedEvent,
+  StepDownEvent,
+  StepUpEvent,
+} from '@vigil-enforcer/client/protocol'
 import type { PolicyUpdate } from '../live-policy.js'
 import { diffCapabilities } from './capability-diff.js'
 import type { LiveEntry, SessionRegistry } from './registry.js'
