@@ -14,7 +14,8 @@ import { requireAdmin } from './auth.js'
 import { body, validate } from './body.js'
 import type { ApiDeps } from './deps.js'
 
-const RolesBody = z.strictObject({ roles: z.array(Name).max(1000) })
+/** `PUT /v1/subjects/:sub/roles`. */
+export const RolesBody = z.strictObject({ roles: z.array(Name).max(1000) })
 const SubjectParam = z.object({ sub: Subject })
 
 const Reason = ReasonText.optional()
@@ -23,7 +24,8 @@ const IssuedBefore = z.union([
   z.literal('now'),
   z.iso.datetime({ offset: true }),
 ])
-const RevocationBody = z.union([
+/** `POST` and `DELETE /v1/revocations`. */
+export const RevocationBody = z.union([
   z.strictObject({ subject: Subject, issued_before: IssuedBefore, reason: Reason }),
   z.strictObject({ subject: Subject, reason: Reason }),
   z.strictObject({
@@ -37,6 +39,9 @@ const RevocationBody = z.union([
     reason: Reason,
   }),
 ])
+/** `POST /v1/policy/changes`: one change, or a batch applied atomically as one version. */
+export const PolicyChangesBody = ChangeSchema
+
 type RevocationInput = z.output<typeof RevocationBody>
 
 /**
