@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { RequestHandler } from 'express'
 import type { Authorizer } from '../authorize.js'
 import { bearerToken } from '../http/bearer.js'
-import { sendError } from '../http/errors.js'
+import { sendError, sendInvalidCredential } from '../http/errors.js'
 
 /** The action a user's policy must grant (on resource `vigil`) to use the admin API. */
 export const ADMIN_ACTION = 'vigil:admin'
@@ -46,7 +46,7 @@ export function requireAdmin(options: {
       return next()
     }
     if (presented.split('.').length !== 3) {
-      return sendError(res, 'unauthorized', 'the API key is not valid')
+      return sendInvalidCredential(res, 'the API key is not valid')
     }
     const result = await options.authorizer.authorize(presented, ADMIN_ACTION, ADMIN_RESOURCE, {
       transport: 'api',

@@ -47,22 +47,46 @@ export function sendError(
   details?: unknown,
 ): void {
   const status = STATUS[code]
-  // Header values must be printable ASCII without quotes; resource names come from paths.
-  const description = message.replace(/["\\]/g, "'").replace(/[^\x20-\x7e]/g, '?')
-  // RFC 7235 §3.1: every 401 carries a challenge; no credential (or an API key) gets no error.
+  // RFC 7235 §3.1: every 401 carries a challenge; no credential (or no Bearer one) gets no error.
   if (code === 'token_missing' || code === 'unauthorized') {
     res.setHeader('WWW-Authenticate', 'Bearer realm="vigil"')
   } else if (status === 401) {
-    res.setHeader(
-      'WWW-Authenticate',
-      `Bearer realm="vigil", error="invalid_token", error_description="${description}"`,
-    )
+    res.setHeader('WWW-Authenticate', challenge('invalid_token', message))
   } else if (code === 'forbidden') {
-    res.setHeader(
-      'WWW-Authenticate',
-      `Bearer realm="vigil", error="insufficient_scope", error_description="${description}"`,
-    )
+    res.setHeader('WWW-Authenticate', challenge('insufficient_scope', message))
   }
+  send(res, status, code, message, details)
+}
+
+/**
+ * Refuses a Bearer credential that was presented but is not valid — a wrong API key: 401
+ * `unauthorized`, and RFC 6750 §3.1's `error="invalid_token"`, so a standard client knows to
+ * replace the credential rather than retry without one.
+ *
+ * @example
+ * ```ts
+ * return sendInvalidCredential(res, 'the API key is not valid')
+ * // WWW-Authenticate: Bearer realm="vigil", error="invalid_token", error_description="the API key is not valid"
+ * ```
+ */
+export function sendInvalidCredential(res: Response, message: string): void {
+  res.setHeader('WWW-Authenticate', challenge('invalid_token', message))
+  send(res, STATUS.unauthorized, 'unauthorized', message)
+}
+
+function challenge(error: 'invalid_token' | 'insufficient_scope', message: string): string {
+  // Header values must be printable ASCII without quotes; resource names come from paths.
+  const description = message.replace(/["\\]/g, "'").replace(/[^\x20-\x7e]/g, '?')
+  return `Bearer realm="vigil", error="${error}", error_description="${description}"`
+}
+
+function send(
+  res: Response,
+  status: number,
+  code: ErrorCode,
+  message: string,
+  details?: unknown,
+): void {
   const error: ErrorBody['error'] = { code, message }
   if (details !== undefined) error.details = details
   res.status(status).json({ error } satisfies ErrorBody)
