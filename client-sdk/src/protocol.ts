@@ -221,3 +221,32 @@ export interface ResyncEvent {
 export type DecisionQuery =
   | { token: string; action: string; resource: string }
   | { subject: string; claims?: Record<string, unknown>; action: string; resource: string }
+
+/** Most changes one `POST /v1/policy/changes` batch may hold. */
+export const MAX_POLICY_BATCH = 10_000
+
+/**
+ * One policy change as `POST /v1/policy/changes` takes it (the enforcer validates it; see the
+ * README's change types). The most used, spelled out; any other type passes through.
+ */
+export type PolicyChange =
+  | { type: 'subject.roles'; subject: string; roles: string[] }
+  | {
+      type: 'revoke' | 'revoke.lift'
+      target:
+        | { kind: 'subject'; subject: string }
+        | { kind: 'session'; session: string; until?: number }
+        | { kind: 'token'; jti: string; until?: number }
+        | { kind: 'issued_before'; subject: string; before: number }
+      reason?: string
+    }
+  | { type: string; [field: string]: unknown }
+
+/** The answer to an applied batch: the one new version it made. */
+export interface AppliedChanges {
+  version: number
+  /** Milliseconds since epoch when the store wrote it. */
+  at: number
+  /** How many changes the version holds. */
+  changes: number
+}

@@ -5,13 +5,20 @@
  * @module
  */
 import type { ManagerOptions, Socket, SocketOptions } from 'socket.io-client'
-import { VigilError, type DecisionQuery } from './protocol.js'
+import {
+  MAX_POLICY_BATCH,
+  VigilError,
+  type AppliedChanges,
+  type DecisionQuery,
+  type PolicyChange,
+} from './protocol.js'
 import {
   HTTP_CHUNK_BYTES,
   SOCKET_CHUNK_BYTES,
   checkQuery,
   chunkQueries,
   decideOverHttp,
+  postJson,
   type DecisionAnswer,
 } from './service-decide.js'
 import {
@@ -56,6 +63,13 @@ export interface ServiceClient {
    * change between the two is either in the decision or on the feed.
    */
   watch(targets: WatchTargets): Promise<{ version: number }>
+  /**
+   * Writes up to 10,000 policy changes atomically, as one policy version and one log entry
+   * (`POST /v1/policy/changes` with `{changes}`); the API key must be an admin one. A bad change
+   * rejects with `invalid_policy` / `invalid_request` naming `changes.<i>.<field>`, and nothing
+   * is applied.
+   */
+  applyChanges(changes: readonly PolicyChange[]): Promise<AppliedChanges>
   /** Takes back what one `watch` call added. */
   unwatch(targets: WatchTargets): void
   on<E extends ServiceEventName>(event: E, handler: ServiceHandler<E>): () => void
@@ -170,8 +184,25 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
 
   if (transport === 'socket') feed.open()
 
+  async function applyChanges(changes: readonly PolicyChange[]): Promise<AppliedChanges> {
+    if (!Array.isArray(changes) || changes.length === 0 || changes.length > MAX_POLICY_BATCH) {
+      throw new TypeError(`applyChanges: pass 1 to ${MAX_POLICY_BATCH} changes`)
+    }
+    if (closed) throw closedError()
+    const url = `${baseUrl}/v1/policy/changes`
+    return (await postJson(
+      fetchImpl,
+      url,
+      options.apiKey,
+      { changes },
+      timeoutMs,
+      'policy API',
+    )) as AppliedChanges
+  }
+
   return {
     decide: decide as ServiceClient['decide'],
+    applyChanges,
     watch: (targets) => feed.watch(targets),
     unwatch: (targets) => feed.unwatch(targets),
     on: emitter.on,

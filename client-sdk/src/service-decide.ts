@@ -98,16 +98,36 @@ export function ackData<T>(body: unknown): T {
  * const [a, b] = await decideOverHttp(fetch, url, apiKey, [q1, q2], 10_000)
  * ```
  */
-export async function decideOverHttp(
+export function decideOverHttp(
   fetchImpl: typeof fetch,
   baseUrl: string,
   apiKey: string,
   body: DecisionQuery | DecisionQuery[],
   timeoutMs: number,
 ): Promise<unknown> {
+  return postJson(fetchImpl, `${baseUrl}/v1/decisions`, apiKey, body, timeoutMs, 'decision API')
+}
+
+/**
+ * POSTs `body` as JSON with the API key and returns the parsed answer, or throws the enforcer's
+ * coded error; network failures and timeouts are `internal`.
+ *
+ * @example
+ * ```ts
+ * const r = await postJson(fetch, `${url}/v1/policy/changes`, apiKey, { changes }, 10_000, 'policy API')
+ * ```
+ */
+export async function postJson(
+  fetchImpl: typeof fetch,
+  url: string,
+  apiKey: string,
+  body: unknown,
+  timeoutMs: number,
+  name: string,
+): Promise<unknown> {
   let res: Response
   try {
-    res = await fetchImpl(`${baseUrl}/v1/decisions`, {
+    res = await fetchImpl(url, {
       method: 'POST',
       headers: {
         authorization: `Bearer ${apiKey}`,
@@ -120,10 +140,10 @@ export async function decideOverHttp(
   } catch (err) {
     const what =
       (err as Error)?.name === 'TimeoutError' ? 'did not answer in time' : 'is unreachable'
-    throw new VigilError('internal', `the decision API ${what}`, { cause: err })
+    throw new VigilError('internal', `the ${name} ${what}`, { cause: err })
   }
   const parsed = (await res.json().catch(() => null)) as unknown
-  if (!res.ok) throw errorFrom(parsed, `the decision API answered HTTP ${res.status}`)
-  if (parsed === null) throw new VigilError('internal', 'the decision API answered no JSON')
+  if (!res.ok) throw errorFrom(parsed, `the ${name} answered HTTP ${res.status}`)
+  if (parsed === null) throw new VigilError('internal', `the ${name} answered no JSON`)
   return parsed
 }

@@ -18,8 +18,10 @@ export type {
 } from './service-events.js'
 export type { WatchTargets } from './service-watch.js'
 
-export { VigilError, isErrorCode } from './protocol.js'
+export { MAX_POLICY_BATCH, VigilError, isErrorCode } from './protocol.js'
 export type {
+  AppliedChanges,
+  PolicyChange,
   DecisionBody,
   DecisionQuery,
   ErrorCode,

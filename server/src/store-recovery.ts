@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import { planRecovery, type HeldKeys, type LossMode, type Trouble } from './store-trust.js'
 import type { DivergenceReason, PolicyStore, Snapshot, StoreHead } from './store/types.js'
+import { toPolicy } from './policy/state.js'
 
 /** What a restore did, for the caller of `POST /v1/store/restore` and for the audit log. */
 export type RestoreOutcome =
@@ -118,7 +119,7 @@ export function createRecovery(deps: RecoveryDeps) {
       const result = await store.apply(
         {
           type: 'store.restored',
-          policy: plan.restore,
+          policy: toPolicy(plan.restore),
           from: { epoch: t.known.head.epoch, version: t.known.head.version, reason: t.reason },
         },
         { ifHead: snap, minVersion: Math.max(t.known.head.version, snap.version) + 1, actor },

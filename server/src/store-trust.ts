@@ -1,5 +1,5 @@
 import { lostState, withRevocations, type LostState } from './policy/lost-state.js'
-import type { Policy } from './policy/schema.js'
+import { toPolicy, type PolicyState } from './policy/state.js'
 import type { DivergenceReason, Snapshot, StoreHead, StoredKey, TailEvent } from './store/types.js'
 
 /**
@@ -23,7 +23,7 @@ export interface Trouble {
   /** The store's head when the node noticed (null: no epoch). */
   observed: StoreHead | null
   /** The node's own document, head and keys at that moment: what a restore writes back. */
-  known: { policy: Policy; head: StoreHead; keys: HeldKeys }
+  known: { policy: PolicyState; head: StoreHead; keys: HeldKeys }
 }
 
 /**
@@ -54,7 +54,7 @@ export interface RecoveryPlan {
   /** Keys the node holds (and that still verify) which the store lacks. */
   missingKeys: StoredKey[]
   /** The document to write back, or null when the store already holds all that matters. */
-  restore: Policy | null
+  restore: PolicyState | null
 }
 
 /**
@@ -76,9 +76,9 @@ export function planRecovery(
     (k) => !present.has(k.kid) && (k.retireAt === undefined || k.retireAt > nowMs),
   )
   const newEpoch = snap.epoch !== known.head.epoch
-  let restore: Policy | null = null
+  let restore: PolicyState | null = null
   if (newEpoch && snap.version < known.head.version) {
-    restore = withRevocations(known.policy, snap.policy.revocations)
+    restore = withRevocations(known.policy, toPolicy(snap.policy).revocations)
   } else if (lost.count > 0) {
     restore = withRevocations(snap.policy, lost.revocations)
   }

@@ -30,11 +30,13 @@ export async function applyAndRespond(
       actor,
       change: change.type,
       ...(options.target === undefined ? {} : { target: options.target }),
+      ...(change.type === 'batch' ? { changes: change.changes.length } : {}),
       versionBefore: result.previousVersion,
       versionAfter: result.version,
     })
     res.setHeader('ETag', `"${result.version}"`)
-    res.status(options.status ?? 200).json({ version: result.version, at: result.at })
+    const counted = change.type === 'batch' ? { changes: change.changes.length } : {}
+    res.status(options.status ?? 200).json({ version: result.version, at: result.at, ...counted })
   } catch (err) {
     if (isUnconfirmed(err)) {
       deps.audit.adminChange({

@@ -1,8 +1,12 @@
 import { Router } from 'express'
 import { z } from 'zod'
 import { sendError, sendThrown } from '../http/errors.js'
+import { toPolicy } from '../policy/state.js'
 import {
+  BatchableChangeSchema,
   ChangeSchema,
+  MAX_BATCH,
+  type Change,
   Name,
   Reason as ReasonText,
   RevokeTargetSchema,
@@ -39,8 +43,21 @@ export const RevocationBody = z.union([
     reason: Reason,
   }),
 ])
-/** `POST /v1/policy/changes`: one change, or a batch applied atomically as one version. */
-export const PolicyChangesBody = ChangeSchema
+/**
+ * `POST /v1/policy/changes`: one change, or `{changes: [...]}` — up to 10,000 changes applied
+ * atomically as one version and one log entry (`{type: 'batch', changes}` is the same).
+ */
+export const PolicyChangesBody = z.union([
+  z.strictObject({ changes: z.array(BatchableChangeSchema).min(1).max(MAX_BATCH) }),
+  ChangeSchema,
+])
+
+/** The change a `POST /v1/policy/changes` body asks for. */
+function changeOf(input: z.output<typeof PolicyChangesBody>): Change {
+  return 'changes' in input && !('type' in input)
+    ? { type: 'batch', changes: input.changes }
+    : (input as Change)
+}
 
 type RevocationInput = z.output<typeof RevocationBody>
 
@@ -102,13 +119,13 @@ export function policyRoutes(deps: ApiDeps): Router {
     try {
       const snap = await deps.store.load()
       res.setHeader('ETag', `"${snap.version}"`)
-      res.json({ version: snap.version, policy: snap.policy })
+      res.json({ version: snap.version, policy: toPolicy(snap.policy) })
     } catch (err) {
       sendThrown(res, err)
     }
   })
 
-  router.put('/v1/policy', admin, body(), async (req, res) => {
+  router.put('/v1/policy', admin, body({ large: true }), async (req, res) => {
     const version = ifMatch(req.get('if-match'))
     if (Number.isNaN(version)) {
       return sendError(res, 'invalid_request', 'If-Match must be a policy version number')
@@ -124,9 +141,16 @@ export function policyRoutes(deps: ApiDeps): Router {
     )
   })
 
-  router.post('/v1/policy/changes', admin, body(), async (req, res) => {
-    const change = validate(res, ChangeSchema, req.body)
-    if (!change) return
+  router.post('/v1/policy/changes', admin, body({ large: true }), async (req, res) => {
+    // Judged by its shape first, so that a bad batch reports `changes.<i>.<field>`, not the
+    // union's every alternative.
+    const raw: unknown = req.body
+    const isBatch = typeof raw === 'object' && raw !== null && !('type' in raw) && 'changes' in raw
+    const input = isBatch
+      ? validate(res, PolicyChangesBody.options[0], raw)
+      : validate(res, ChangeSchema, raw)
+    if (!input) return
+    const change = changeOf(input)
     if (change.type === 'keys.rotated') {
       return sendError(res, 'invalid_request', 'type: use POST /v1/keys/rotate')
     }

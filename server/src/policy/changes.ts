@@ -1,15 +1,11 @@
-import {
-  documentTooLarge,
-  dropEntry,
-  POLICY_LIMITS,
-  putEntry,
-  tooLarge,
-  type TooLarge,
-} from './limits.js'
 import { documentGlobsTooLarge, globsAfterPut } from './glob-limits.js'
+import { documentTooLarge, POLICY_LIMITS, putEntry, tooLarge, type TooLarge } from './limits.js'
 import { withoutExpired, withoutRevocation, withRevocation } from './revocation-edits.js'
-import type { Change, Policy } from './schema.js'
+import { revocationKey } from './revocation-edits.js'
+import type { BatchableChange, Change, Policy } from './schema.js'
 import { ChangeSchema, PolicySchema, formatIssues } from './schema.js'
+import { toState, type MapSection, type MetaSection, type PolicyState } from './state.js'
+import { createTouched, touchAll, touchEntry, touchMeta, type Touched } from './touched.js'
 
 /** Why a change could not be applied; the store and API turn it into a coded error. */
 export type ChangeRejection =
@@ -22,29 +18,60 @@ export type ChangeRejection =
   /** The change would grow a section beyond `POLICY_LIMITS` (HTTP 413). */
   | TooLarge
 
-export type ChangeResult = { ok: true; policy: Policy } | ChangeRejection
-
 /**
- * The sessions a change can affect. The realtime layer re-decides only these; `all` is reserved
- * for whole-document replacement (and rules whose subject pattern is a glob).
+ * The next state, and what the change wrote: the store persists exactly those entries, so the
+ * write, like the change, costs O(change) and not O(document).
  */
-export type Affected =
-  | { all: true }
-  | { all: false; principals: string[]; roles: string[]; sessions: string[]; jtis: string[] }
+export type ChangeResult = { ok: true; policy: PolicyState; touched: Touched } | ChangeRejection
 
 /**
- * Applies one validated change to a policy and returns the next document. Copy-on-write: the input
- * is not mutated, and sections the change does not touch keep their identity, so the compiler can
- * reuse what it built for them and a change costs O(touched section), not O(document).
- * A change that would grow a section beyond `POLICY_LIMITS` is refused (`policy_too_large`).
+ * Applies one validated change (a batch included) to a policy and returns the next state. The
+ * input is never mutated: the next state shares every untouched entry with it, so a reader of
+ * the old version keeps seeing it. A batch applies all of its changes or none: the first that
+ * fails is reported with its index (`changes.3.roles.0`).
  *
  * @example
  * ```ts
- * const r = applyChange(policy, { type: 'subject.roles', subject: 'alice', roles: ['viewer'] }, Date.now())
- * if (r.ok) policy = r.policy
+ * const r = applyChange(state, { type: 'subject.roles', subject: 'alice', roles: ['viewer'] }, Date.now())
+ * if (r.ok) state = r.policy
  * ```
  */
-export function applyChange(policy: Policy, change: Change, nowMs: number): ChangeResult {
+export function applyChange(
+  policy: PolicyState | Policy,
+  change: Change,
+  nowMs: number,
+): ChangeResult {
+  const touched = createTouched()
+  const state = toState(policy)
+  if (change.type !== 'batch') {
+    const next = applyOne(state, change, nowMs, touched)
+    return next.ok ? { ok: true, policy: next.state, touched } : next
+  }
+  let current = state
+  for (let i = 0; i < change.changes.length; i++) {
+    const next = applyOne(current, change.changes[i]!, nowMs, touched)
+    if (!next.ok) return atIndex(next, i)
+    current = next.state
+  }
+  return { ok: true, policy: current, touched }
+}
+
+type StepResult = { ok: true; state: PolicyState } | ChangeRejection
+
+function applyOne(
+  policy: PolicyState,
+  change: Exclude<Change, { type: 'batch' }>,
+  nowMs: number,
+  touched: Touched,
+): StepResult {
+  const meta = (section: MetaSection, state: PolicyState): StepResult => {
+    touchMeta(touched, section)
+    return { ok: true, state }
+  }
+  const entry = (section: MapSection, key: string, state: PolicyState): StepResult => {
+    touchEntry(touched, section, key)
+    return { ok: true, state }
+  }
   switch (change.type) {
     case 'subject.roles': {
       const issues = change.roles.flatMap((role, i) =>
@@ -54,14 +81,14 @@ export function applyChange(policy: Policy, change: Change, nowMs: number): Chan
       )
       if (issues.length > 0) return invalid('the change names unknown roles', issues)
       if (change.roles.length === 0) {
-        return {
-          ok: true,
-          policy: { ...policy, bindings: dropEntry(policy.bindings, change.subject) },
-        }
+        if (!policy.bindings.has(change.subject)) return { ok: true, state: policy }
+        const bindings = policy.bindings.delete(change.subject)
+        return entry('bindings', change.subject, { ...policy, bindings })
       }
       const roles = [...new Set(change.roles)]
       const put = putEntry(policy.bindings, change.subject, roles, 'bindings')
-      return put.ok ? { ok: true, policy: { ...policy, bindings: put.section } } : put
+      if (!put.ok) return put
+      return entry('bindings', change.subject, { ...policy, bindings: put.section })
     }
     case 'role.put': {
       const put = putEntry(policy.roles, change.role, change.definition, 'roles')
@@ -70,22 +97,27 @@ export function applyChange(policy: Policy, change: Change, nowMs: number): Chan
         ? policy.roles[change.role]
         : undefined
       const globs = globsAfterPut(policy, { roles: put.section }, previous, change.definition)
-      return globs ?? { ok: true, policy: { ...policy, roles: put.section } }
+      return globs ?? meta('roles', { ...policy, roles: put.section })
     }
     case 'role.delete': {
       if (!Object.hasOwn(policy.roles, change.role))
         return notFound(`role "${change.role}" does not exist`)
       const roles = { ...policy.roles }
       delete roles[change.role]
-      let bindings = policy.bindings
-      for (const [key, held] of Object.entries(policy.bindings)) {
-        if (!held.includes(change.role)) continue
-        if (bindings === policy.bindings) bindings = { ...policy.bindings }
-        const kept = held.filter((r) => r !== change.role)
-        if (kept.length === 0) delete bindings[key]
-        else bindings[key] = kept
-      }
-      return { ok: true, policy: { ...policy, roles, bindings } }
+      touchMeta(touched, 'roles')
+      // The one change that visits every binding: a deleted role must leave none behind, or
+      // re-creating the name would silently grant it again. Rare and structural; see
+      // docs/architecture.md, "Policy at scale".
+      const bindings = policy.bindings.withMutations((m) => {
+        for (const [key, held] of policy.bindings) {
+          if (!held.includes(change.role)) continue
+          const kept = held.filter((r) => r !== change.role)
+          if (kept.length === 0) m.delete(key)
+          else m.set(key, kept)
+          touchEntry(touched, 'bindings', key)
+        }
+      })
+      return { ok: true, state: { ...policy, roles, bindings } }
     }
     case 'rule.put': {
       const rules = [...policy.rules]
@@ -94,27 +126,30 @@ export function applyChange(policy: Policy, change: Change, nowMs: number): Chan
       if (at === -1) rules.push(change.rule)
       else rules[at] = change.rule
       const globs = globsAfterPut(policy, { rules }, policy.rules[at], change.rule)
-      return globs ?? { ok: true, policy: { ...policy, rules } }
+      return globs ?? meta('rules', { ...policy, rules })
     }
     case 'rule.delete': {
       const at = policy.rules.findIndex((r) => r.id === change.id)
       if (at === -1) return notFound(`rule "${change.id}" does not exist`)
-      return { ok: true, policy: { ...policy, rules: policy.rules.toSpliced(at, 1) } }
+      return meta('rules', { ...policy, rules: policy.rules.toSpliced(at, 1) })
     }
     case 'revoke': {
       const r = withRevocation(policy.revocations, change.target, change.reason, nowMs)
-      return r.ok ? { ok: true, policy: { ...policy, revocations: r.revocations } } : r
+      if (!r.ok) return r
+      return entry(r.touched[0], r.touched[1], { ...policy, revocations: r.revocations })
     }
-    case 'revoke.lift':
-      return {
-        ok: true,
-        policy: { ...policy, revocations: withoutRevocation(policy.revocations, change.target) },
-      }
+    case 'revoke.lift': {
+      const revocations = withoutRevocation(policy.revocations, change.target)
+      if (revocations === policy.revocations) return { ok: true, state: policy }
+      const [section, key] = revocationKey(change.target)
+      return entry(section, key, { ...policy, revocations })
+    }
     case 'revoke.prune': {
-      const revocations = withoutExpired(policy.revocations, change, nowMs)
+      const pruned = withoutExpired(policy.revocations, change, nowMs)
       // Refused rather than applied as a no-op, so a prune never costs a version for nothing.
-      if (revocations === null) return notFound('none of the listed revocations has expired')
-      return { ok: true, policy: { ...policy, revocations } }
+      if (pruned === null) return notFound('none of the listed revocations has expired')
+      for (const [section, key] of pruned.removed) touchEntry(touched, section, key)
+      return { ok: true, state: { ...policy, revocations: pruned.revocations } }
     }
     case 'policy.replace':
     case 'store.restored': {
@@ -122,13 +157,24 @@ export function applyChange(policy: Policy, change: Change, nowMs: number): Chan
       if (!parsed.success) {
         return invalid('the policy document is invalid', formatIssues(parsed.error))
       }
-      return (
-        documentTooLarge(parsed.data) ??
-        documentGlobsTooLarge(parsed.data) ?? { ok: true, policy: parsed.data }
-      )
+      const refused = documentTooLarge(parsed.data) ?? documentGlobsTooLarge(parsed.data)
+      if (refused) return refused
+      touchAll(touched)
+      return { ok: true, state: toState(parsed.data) }
     }
     case 'keys.rotated':
-      return { ok: true, policy }
+      return { ok: true, state: policy }
+  }
+}
+
+/** A batch member's rejection, its paths prefixed with the member's index. */
+function atIndex(rejection: ChangeRejection, index: number): ChangeRejection {
+  const prefix = `changes.${index}`
+  const issues = rejection.issues.map((i) => ({ ...i, path: `${prefix}.${i.path}` }))
+  return {
+    ...rejection,
+    message: `change ${index}: ${rejection.message}`,
+    issues: issues.length > 0 ? issues : [{ path: prefix, message: rejection.message }],
   }
 }
 
@@ -138,58 +184,6 @@ function invalid(message: string, issues: ChangeRejection['issues']): ChangeReje
 
 function notFound(message: string): ChangeRejection {
   return { ok: false, code: 'not_found', message, issues: [] }
-}
-
-/**
- * Which live sessions a change can affect, judged against the policy as it was before the change
- * (a rule that is replaced or deleted affects the holders of its old subjects too).
- */
-export function affectedBy(change: Change, before: Policy): Affected {
-  const out = { all: false as const, principals: [] as string[], roles: [] as string[] }
-  const sessions: string[] = []
-  const jtis: string[] = []
-  const addSubjects = (patterns: string[]): boolean => {
-    for (const p of patterns) {
-      if (p.includes('*')) return false
-      if (p.startsWith('role:')) out.roles.push(p.slice('role:'.length))
-      else out.principals.push(p)
-    }
-    return true
-  }
-  switch (change.type) {
-    case 'subject.roles':
-      out.principals.push(change.subject)
-      break
-    case 'role.put':
-    case 'role.delete':
-      out.roles.push(change.role)
-      break
-    case 'rule.put': {
-      const old = before.rules.find((r) => r.id === change.rule.id)
-      if (!addSubjects(change.rule.subjects) || (old && !addSubjects(old.subjects))) {
-        return { all: true }
-      }
-      break
-    }
-    case 'rule.delete': {
-      const old = before.rules.find((r) => r.id === change.id)
-      if (old && !addSubjects(old.subjects)) return { all: true }
-      break
-    }
-    case 'revoke':
-    case 'revoke.lift':
-      if (change.target.kind === 'session') sessions.push(change.target.session)
-      else if (change.target.kind === 'token') jtis.push(change.target.jti)
-      else out.principals.push(change.target.subject)
-      break
-    case 'policy.replace':
-    case 'store.restored':
-      return { all: true }
-    case 'revoke.prune': // only revocations no token can still use: nobody is affected
-    case 'keys.rotated':
-      break
-  }
-  return { ...out, sessions, jtis }
 }
 
 /**
@@ -206,3 +200,5 @@ export function parseChange(input: unknown): { ok: true; change: Change } | Chan
   if (parsed.success) return { ok: true, change: parsed.data }
   return invalid('the change is invalid', formatIssues(parsed.error))
 }
+
+export type { BatchableChange }

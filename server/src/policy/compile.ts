@@ -19,12 +19,13 @@ import type { RoleIndex } from './role-index.js'
 import { buildRuleIndex } from './rule-index.js'
 import type { RuleIndex } from './rule-index.js'
 import type { Policy } from './schema.js'
+import { toState, type PolicyState } from './state.js'
 
 /** A policy version, ready to decide. Every method answers bad input with a denial, never a throw. */
 export interface CompiledPolicy {
   readonly version: number
-  /** The document it was compiled from. */
-  readonly policy: Policy
+  /** The state it was compiled from (persistent maps; `toPolicy` gives the JSON document). */
+  readonly policy: PolicyState
   /** Decides `action` on `resource` for `p`: revocations, deny rules, role grants, allow rules. */
   decide(p: Principal, action: string, resource: string): Decision
   /** The revocation that applies to this principal now, or null; checked first by `decide()`. */
@@ -51,7 +52,7 @@ const NOBODY: PrincipalView = Object.freeze({
 
 class Compiled implements CompiledPolicy {
   readonly version: number
-  readonly policy: Policy
+  readonly policy: PolicyState
   readonly roles: RoleIndex
   readonly rules: RuleIndex
   /**
@@ -61,7 +62,7 @@ class Compiled implements CompiledPolicy {
   readonly #views = new WeakMap<Principal, PrincipalView>()
   readonly #capabilities = createCapabilityCache()
 
-  constructor(policy: Policy, version: number, roles: RoleIndex, rules: RuleIndex) {
+  constructor(policy: PolicyState, version: number, roles: RoleIndex, rules: RuleIndex) {
     this.policy = policy
     this.version = version
     this.roles = roles
@@ -114,10 +115,11 @@ class Compiled implements CompiledPolicy {
  * ```
  */
 export function compilePolicy(
-  policy: Policy,
+  document: PolicyState | Policy,
   version: number,
   previous?: CompiledPolicy,
 ): CompiledPolicy {
+  const policy = toState(document)
   const prior = previous instanceof Compiled ? previous : undefined
   const roles =
     prior !== undefined && prior.policy.roles === policy.roles

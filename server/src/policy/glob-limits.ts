@@ -82,7 +82,7 @@ export function documentGlobsTooLarge(policy: Policy): TooLarge | null {
  * ```
  */
 export function globsAfterPut(
-  policy: Policy,
+  policy: Pick<Policy, 'roles' | 'rules'>,
   after: { roles: Policy['roles'] } | { rules: Policy['rules'] },
   previous: Role | Rule | undefined,
   next: Role | Rule,

@@ -6,7 +6,9 @@
  */
 
 export {
+  BatchableChangeSchema,
   ChangeSchema,
+  MAX_BATCH,
   MAX_SUBJECT,
   Name,
   Pattern,
@@ -22,6 +24,7 @@ export {
   subjectProblem,
 } from './schema.js'
 export type {
+  BatchableChange,
   Change,
   Policy,
   PolicyInput,
@@ -31,8 +34,13 @@ export type {
   Rule,
 } from './schema.js'
 
-export { affectedBy, applyChange, parseChange } from './changes.js'
-export type { Affected, ChangeRejection, ChangeResult } from './changes.js'
+export { applyChange, parseChange } from './changes.js'
+export type { ChangeRejection, ChangeResult } from './changes.js'
+export { affectedBy } from './affected.js'
+export type { Affected } from './affected.js'
+export { isPolicyState, toPolicy, toState } from './state.js'
+export type { PolicyState, Section } from './state.js'
+export type { Touched } from './touched.js'
 
 export { ISSUER_SEPARATOR } from './principal.js'
 export type { Principal } from './principal.js'

@@ -1,4 +1,6 @@
+import { Map as PMap } from 'immutable'
 import type { Policy } from './schema.js'
+import type { Section } from './state.js'
 
 /**
  * How large the policy document may grow, per section. Every node holds the whole document in
@@ -26,26 +28,11 @@ export interface TooLarge {
   issues: { path: string; message: string }[]
 }
 
-/**
- * Entry counts of section objects. Sections are copy-on-write, so each change records the count
- * of the section it builds from its predecessor's (±1) and nothing is ever counted twice; only a
- * section that arrived some other way (a load, a replace) is counted once, by its keys.
- */
-const counts = new WeakMap<object, number>()
-
-/** How many entries `section` holds. */
+/** How many entries `section` holds: a plain section's own keys, a persistent one's size. */
 export function entryCount(section: object): number {
-  let n = counts.get(section)
-  if (n === undefined) {
-    n = Array.isArray(section) ? section.length : Object.keys(section).length
-    counts.set(section, n)
-  }
-  return n
-}
-
-/** Records that the new section `after` holds `count` entries. */
-export function noteCount(after: object, count: number): void {
-  counts.set(after, count)
+  if (Array.isArray(section)) return section.length
+  if (PMap.isMap(section)) return (section as Section<unknown>).size
+  return Object.keys(section).length
 }
 
 /** The refusal for a change that would make `section` hold more than its cap. */
@@ -61,34 +48,38 @@ export function tooLarge(section: LimitedSection): TooLarge {
 
 /**
  * `section` with `key` set to `value`, or the refusal when that adds an entry beyond the cap.
- * Costs one copy of the section (as every change does today) and O(1) for the check.
+ * O(log n) for a persistent section; a copy of the section for the small plain ones (roles).
  */
+export function putEntry<T>(
+  section: Section<T>,
+  key: string,
+  value: T,
+  name: LimitedSection,
+): { ok: true; section: Section<T> } | TooLarge
 export function putEntry<T>(
   section: Readonly<Record<string, T>>,
   key: string,
   value: T,
   name: LimitedSection,
-): { ok: true; section: Record<string, T> } | TooLarge {
-  const count = entryCount(section) + (Object.hasOwn(section, key) ? 0 : 1)
-  if (count > POLICY_LIMITS[name]) return tooLarge(name)
-  const next = { ...section, [key]: value }
-  noteCount(next, count)
-  return { ok: true, section: next }
-}
-
-/** `section` without `key` (the same object when it has no such entry). */
-export function dropEntry<T>(
-  section: Readonly<Record<string, T>>,
+): { ok: true; section: Record<string, T> } | TooLarge
+export function putEntry<T>(
+  section: Section<T> | Readonly<Record<string, T>>,
   key: string,
-): Readonly<Record<string, T>> {
-  if (!Object.hasOwn(section, key)) return section
-  const next = { ...section }
-  delete next[key]
-  noteCount(next, entryCount(section) - 1)
-  return next
+  value: T,
+  name: LimitedSection,
+): { ok: true; section: Section<T> | Record<string, T> } | TooLarge {
+  if (PMap.isMap(section)) {
+    const map = section as Section<T>
+    if (!map.has(key) && map.size + 1 > POLICY_LIMITS[name]) return tooLarge(name)
+    return { ok: true, section: map.set(key, value) }
+  }
+  const record = section as Readonly<Record<string, T>>
+  const count = entryCount(record) + (Object.hasOwn(record, key) ? 0 : 1)
+  if (count > POLICY_LIMITS[name]) return tooLarge(name)
+  return { ok: true, section: { ...record, [key]: value } }
 }
 
-/** The first section of a whole document that is over its cap, as a refusal; O(document). */
+/** The first section of a whole JSON document that is over its cap, as a refusal; O(document). */
 export function documentTooLarge(policy: Policy): TooLarge | null {
   const sizes: [LimitedSection, object][] = [
     ['roles', policy.roles],

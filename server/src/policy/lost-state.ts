@@ -1,4 +1,5 @@
-import type { Policy, Revocations } from './schema.js'
+import type { Revocations } from './schema.js'
+import type { PolicyState, Section } from './state.js'
 
 /** Token revocations outlive their token by this much (as in changes.ts), for clock skew. */
 const TOKEN_GRACE_S = 120
@@ -18,50 +19,55 @@ export interface LostState {
  * state a lost write must never undo, so this is what a node checks before it trusts a store
  * that went back in time. O(revocations of `known`), paid only after a loss.
  */
-export function lostState(known: Policy, store: Policy, nowMs: number): LostState {
+export function lostState(known: PolicyState, store: PolicyState, nowMs: number): LostState {
   const had = known.revocations
   const has = store.revocations
   const out: Revocations = { subjects: {}, sessions: {}, tokens: {}, issuedBefore: {} }
   let count = 0
-  for (const [k, v] of Object.entries(had.subjects)) {
-    if (!Object.hasOwn(has.subjects, k)) ((out.subjects[k] = v), count++)
+  for (const [k, v] of had.subjects) {
+    if (!has.subjects.has(k)) ((out.subjects[k] = v), count++)
   }
-  for (const [k, v] of Object.entries(had.sessions)) {
-    if (!Object.hasOwn(has.sessions, k)) ((out.sessions[k] = v), count++)
+  for (const [k, v] of had.sessions) {
+    if (!has.sessions.has(k)) ((out.sessions[k] = v), count++)
   }
   const cutoff = nowMs / 1000 - TOKEN_GRACE_S
-  for (const [k, v] of Object.entries(had.tokens)) {
+  for (const [k, v] of had.tokens) {
     if (v.until !== undefined && v.until < cutoff) continue
-    if (!Object.hasOwn(has.tokens, k)) ((out.tokens[k] = v), count++)
+    if (!has.tokens.has(k)) ((out.tokens[k] = v), count++)
   }
-  for (const [k, v] of Object.entries(had.issuedBefore)) {
-    const now = Object.hasOwn(has.issuedBefore, k) ? has.issuedBefore[k]!.before : -1
+  for (const [k, v] of had.issuedBefore) {
+    const now = has.issuedBefore.get(k)?.before ?? -1
     if (now < v.before) ((out.issuedBefore[k] = v), count++)
   }
   let bindingsDiffer = 0
-  for (const [k, roles] of Object.entries(known.bindings)) {
-    const other = Object.hasOwn(store.bindings, k) ? store.bindings[k]! : []
+  for (const [k, roles] of known.bindings) {
+    const other = store.bindings.get(k) ?? []
     if (roles.length !== other.length || roles.some((r) => !other.includes(r))) bindingsDiffer++
   }
-  for (const k of Object.keys(store.bindings)) {
-    if (!Object.hasOwn(known.bindings, k)) bindingsDiffer++
+  for (const k of store.bindings.keys()) {
+    if (!known.bindings.has(k)) bindingsDiffer++
   }
   return { revocations: out, count, bindingsDiffer }
 }
 
 /** `base` with every revocation of `extra` added (the stronger one where both hold one). */
-export function withRevocations(base: Policy, extra: Revocations): Policy {
+export function withRevocations(base: PolicyState, extra: Revocations): PolicyState {
   const r = base.revocations
-  const issuedBefore = { ...r.issuedBefore }
-  for (const [k, v] of Object.entries(extra.issuedBefore)) {
-    if ((issuedBefore[k]?.before ?? -1) < v.before) issuedBefore[k] = v
-  }
+  const addMissing = <T>(section: Section<T>, more: Readonly<Record<string, T>>): Section<T> =>
+    section.withMutations((m) => {
+      for (const [k, v] of Object.entries(more)) if (!m.has(k)) m.set(k, v)
+    })
+  const issuedBefore = r.issuedBefore.withMutations((m) => {
+    for (const [k, v] of Object.entries(extra.issuedBefore)) {
+      if ((m.get(k)?.before ?? -1) < v.before) m.set(k, v)
+    }
+  })
   return {
     ...base,
     revocations: {
-      subjects: { ...extra.subjects, ...r.subjects },
-      sessions: { ...extra.sessions, ...r.sessions },
-      tokens: { ...extra.tokens, ...r.tokens },
+      subjects: addMissing(r.subjects, extra.subjects),
+      sessions: addMissing(r.sessions, extra.sessions),
+      tokens: addMissing(r.tokens, extra.tokens),
       issuedBefore,
     },
   }

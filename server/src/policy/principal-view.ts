@@ -14,6 +14,7 @@ import type { RevocationHit } from './revocation.js'
 import type { CompiledRole, RoleIndex } from './role-index.js'
 import type { ActionIndex, RuleBucket, RuleIndex } from './rule-index.js'
 import type { Policy } from './schema.js'
+import type { PolicyState } from './state.js'
 
 type Claims = Readonly<Record<string, unknown>>
 
@@ -35,7 +36,7 @@ export interface PrincipalView {
 
 /** The compiled parts of a policy a view is derived from. */
 export interface ViewSource {
-  readonly policy: Policy
+  readonly policy: PolicyState
   readonly roles: RoleIndex
   readonly rules: RuleIndex
 }
@@ -65,8 +66,8 @@ export function derivePrincipalView(p: Principal, source: ViewSource): Principal
 
   const roleNames = new Set<string>()
   for (const key of keys) {
-    const bound = Object.hasOwn(policy.bindings, key) ? policy.bindings[key] : undefined
-    if (!Array.isArray(bound)) continue
+    const bound = policy.bindings.get(key)
+    if (bound === undefined) continue
     // A binding to a role that no longer exists grants nothing and is not advertised.
     for (const name of bound) if (roleIndex.has(name)) roleNames.add(name)
   }

@@ -1,14 +1,18 @@
 /**
- * How `revoke`, `revoke.lift` and `revoke.prune` edit the revocation sections. Each costs one copy
- * of the one section it touches and O(1) beyond that: no change ever scans a whole section.
+ * How `revoke`, `revoke.lift` and `revoke.prune` edit the revocation sections. Each costs
+ * O(log n) per entry it touches in one persistent section: no change ever copies or scans one.
  *
  * @module
  */
 
-import { dropEntry, entryCount, noteCount, putEntry, type TooLarge } from './limits.js'
-import type { Revocations, RevokeTarget } from './schema.js'
+import { putEntry, type TooLarge } from './limits.js'
+import type { RevokeTarget } from './schema.js'
+import type { MapSection, RevocationState, Section } from './state.js'
 
-export type RevocationsResult = { ok: true; revocations: Revocations } | TooLarge
+/** The next revocations, and the one entry the change wrote (for the store's patch). */
+export type RevocationsResult =
+  | { ok: true; revocations: RevocationState; touched: [MapSection, string] }
+  | TooLarge
 
 /** A revocation that may be pruned once `until` (epoch seconds) has passed. */
 interface Expiring {
@@ -36,7 +40,7 @@ function expiring(reason: string, at: number, until: number | undefined): Expiri
 
 /** `r` with `target` revoked, or `policy_too_large` when its section is full. */
 export function withRevocation(
-  r: Revocations,
+  r: RevocationState,
   target: RevokeTarget,
   reason = 'revoked',
   at: number,
@@ -44,44 +48,53 @@ export function withRevocation(
   switch (target.kind) {
     case 'subject': {
       const put = putEntry(r.subjects, target.subject, { reason, at }, 'revocations.subjects')
-      return put.ok ? done({ ...r, subjects: put.section }) : put
+      return put.ok ? done({ ...r, subjects: put.section }, 'subjects', target.subject) : put
     }
     case 'session': {
-      const entry = lasting(r.sessions[target.session], expiring(reason, at, target.until))
+      const entry = lasting(r.sessions.get(target.session), expiring(reason, at, target.until))
       const put = putEntry(r.sessions, target.session, entry, 'revocations.sessions')
-      return put.ok ? done({ ...r, sessions: put.section }) : put
+      return put.ok ? done({ ...r, sessions: put.section }, 'sessions', target.session) : put
     }
     case 'token': {
-      const entry = lasting(r.tokens[target.jti], expiring(reason, at, target.until))
+      const entry = lasting(r.tokens.get(target.jti), expiring(reason, at, target.until))
       const put = putEntry(r.tokens, target.jti, entry, 'revocations.tokens')
-      return put.ok ? done({ ...r, tokens: put.section }) : put
+      return put.ok ? done({ ...r, tokens: put.section }, 'tokens', target.jti) : put
     }
     case 'issued_before': {
       // Moving the boundary backwards would silently un-revoke tokens; keep the later one.
-      const before = Math.max(target.before, r.issuedBefore[target.subject]?.before ?? 0)
+      const before = Math.max(target.before, r.issuedBefore.get(target.subject)?.before ?? 0)
       const entry = { reason, at, before }
       const put = putEntry(r.issuedBefore, target.subject, entry, 'revocations.issuedBefore')
-      return put.ok ? done({ ...r, issuedBefore: put.section }) : put
+      return put.ok
+        ? done({ ...r, issuedBefore: put.section }, 'issuedBefore', target.subject)
+        : put
     }
   }
 }
 
-function done(revocations: Revocations): RevocationsResult {
-  return { ok: true, revocations }
+function done(revocations: RevocationState, section: MapSection, key: string): RevocationsResult {
+  return { ok: true, revocations, touched: [section, key] }
+}
+
+/** Where `target` lives: its section and key. */
+export function revocationKey(target: RevokeTarget): [Exclude<MapSection, 'bindings'>, string] {
+  switch (target.kind) {
+    case 'subject':
+      return ['subjects', target.subject]
+    case 'session':
+      return ['sessions', target.session]
+    case 'token':
+      return ['tokens', target.jti]
+    case 'issued_before':
+      return ['issuedBefore', target.subject]
+  }
 }
 
 /** `r` without the revocation of `target` (the same object when there is none). */
-export function withoutRevocation(r: Revocations, target: RevokeTarget): Revocations {
-  switch (target.kind) {
-    case 'subject':
-      return { ...r, subjects: dropEntry(r.subjects, target.subject) }
-    case 'session':
-      return { ...r, sessions: dropEntry(r.sessions, target.session) }
-    case 'token':
-      return { ...r, tokens: dropEntry(r.tokens, target.jti) }
-    case 'issued_before':
-      return { ...r, issuedBefore: dropEntry(r.issuedBefore, target.subject) }
-  }
+export function withoutRevocation(r: RevocationState, target: RevokeTarget): RevocationState {
+  const [section, key] = revocationKey(target)
+  const held: Section<unknown> = r[section]
+  return held.has(key) ? { ...r, [section]: held.delete(key) } : r
 }
 
 /** True when the revocation `entry` has run out at `nowS`: no token it covers can be valid. */
@@ -92,35 +105,33 @@ export function hasExpired(entry: Expiring | undefined, nowS: number): boolean {
 /**
  * `r` without those of the listed sessions and tokens whose `until` is before `nowMs`; any other
  * listed id (absent, kept forever, or revoked again for longer) is left alone, so a prune can
- * never lift a live revocation. `null` when none of them was due.
+ * never lift a live revocation. `null` when none of them was due; else the ids it removed.
  */
 export function withoutExpired(
-  r: Revocations,
+  r: RevocationState,
   ids: { sessions: readonly string[]; tokens: readonly string[] },
   nowMs: number,
-): Revocations | null {
+): { revocations: RevocationState; removed: [MapSection, string][] } | null {
   const nowS = Math.floor(nowMs / 1000)
-  const sessions = dropExpired(r.sessions, ids.sessions, nowS)
-  const tokens = dropExpired(r.tokens, ids.tokens, nowS)
-  if (sessions === r.sessions && tokens === r.tokens) return null
-  return { ...r, sessions, tokens }
+  const removed: [MapSection, string][] = []
+  const sessions = dropExpired(r.sessions, ids.sessions, nowS, 'sessions', removed)
+  const tokens = dropExpired(r.tokens, ids.tokens, nowS, 'tokens', removed)
+  if (removed.length === 0) return null
+  return { revocations: { ...r, sessions, tokens }, removed }
 }
 
 function dropExpired<T extends Expiring>(
-  section: Readonly<Record<string, T>>,
+  section: Section<T>,
   ids: readonly string[],
   nowS: number,
-): Readonly<Record<string, T>> {
-  let next: Record<string, T> | null = null
-  let removed = 0
+  name: MapSection,
+  removed: [MapSection, string][],
+): Section<T> {
+  let next = section
   for (const id of ids) {
-    const holder: Readonly<Record<string, T>> = next ?? section
-    if (!Object.hasOwn(holder, id) || !hasExpired(holder[id], nowS)) continue
-    next ??= { ...section }
-    delete next[id]
-    removed += 1
+    if (!hasExpired(next.get(id), nowS)) continue
+    next = next.delete(id)
+    removed.push([name, id])
   }
-  if (next === null) return section
-  noteCount(next, entryCount(section) - removed)
   return next
 }

@@ -6,7 +6,7 @@
  */
 
 import type { Principal } from './principal.js'
-import type { Revocations } from './schema.js'
+import type { RevocationState, Section } from './state.js'
 
 /** The reasons a revocation gives; a subset of the decision reasons. */
 export type RevocationReason =
@@ -19,12 +19,11 @@ export interface RevocationHit {
 }
 
 /**
- * Reads `record[key]` only when `key` is a string and an own entry. The document's records are
- * already hash maps; reading them in place, rather than copying them into `Map`s, keeps a
- * recompile after a revocation independent of how many revocations exist.
+ * Reads `section[key]` only when `key` is a string: a principal's claims come from a token, and
+ * a non-string `sid` must find nothing rather than match a stringified key.
  */
-function entryOf<T>(record: Readonly<Record<string, T>>, key: unknown): T | undefined {
-  return typeof key === 'string' && Object.hasOwn(record, key) ? record[key] : undefined
+function entryOf<T>(section: Section<T>, key: unknown): T | undefined {
+  return typeof key === 'string' ? section.get(key) : undefined
 }
 
 /**
@@ -38,7 +37,7 @@ function entryOf<T>(record: Readonly<Record<string, T>>, key: unknown): T | unde
  * if (hit) disconnect(hit.reason, hit.detail)
  * ```
  */
-export function revocationOf(revocations: Revocations, p: Principal): RevocationHit | null {
+export function revocationOf(revocations: RevocationState, p: Principal): RevocationHit | null {
   const subject = entryOf(revocations.subjects, p.sub)
   if (subject !== undefined) return { reason: 'subject_revoked', detail: subject.reason }
   const session = entryOf(revocations.sessions, p.sid)

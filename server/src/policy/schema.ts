@@ -274,8 +274,8 @@ export const RevokeTargetSchema = z.discriminatedUnion('kind', [
 ])
 export type RevokeTarget = z.output<typeof RevokeTargetSchema>
 
-/** One edit of the central state. Each is appended to the change log with the next version. */
-export const ChangeSchema = z.discriminatedUnion('type', [
+/** The edits a batch may hold: every change but whole-document and operational ones. */
+const BATCHABLE = [
   z.strictObject({
     type: z.literal('subject.roles'),
     subject: Subject,
@@ -291,9 +291,6 @@ export const ChangeSchema = z.discriminatedUnion('type', [
     reason: Reason.optional(),
   }),
   z.strictObject({ type: z.literal('revoke.lift'), target: RevokeTargetSchema }),
-  z.strictObject({ type: z.literal('policy.replace'), policy: z.unknown() }),
-  /** Operational: the signing key changed; nodes reload their key ring. The document is unchanged. */
-  z.strictObject({ type: z.literal('keys.rotated'), kid: Name }),
   /**
    * Housekeeping: drops the listed session and token revocations whose `until` has passed (any
    * other listed id is left alone, so a prune can never lift a live revocation). Written by the
@@ -303,6 +300,29 @@ export const ChangeSchema = z.discriminatedUnion('type', [
     type: z.literal('revoke.prune'),
     sessions: z.array(Name).max(PRUNE_BATCH),
     tokens: z.array(Name).max(PRUNE_BATCH),
+  }),
+] as const
+
+/** Most changes one batch may hold. */
+export const MAX_BATCH = 10_000
+
+export const BatchableChangeSchema = z.discriminatedUnion('type', [...BATCHABLE])
+export type BatchableChange = z.output<typeof BatchableChangeSchema>
+
+/** One edit of the central state. Each is appended to the change log with the next version. */
+export const ChangeSchema = z.discriminatedUnion('type', [
+  ...BATCHABLE,
+  z.strictObject({ type: z.literal('policy.replace'), policy: z.unknown() }),
+  /** Operational: the signing key changed; nodes reload their key ring. The document is unchanged. */
+  z.strictObject({ type: z.literal('keys.rotated'), kid: Name }),
+  /**
+   * Many changes applied atomically as one version and one log entry: an import, or an incident
+   * ("revoke these 5,000 sessions now"). All or nothing; every live session they affect is
+   * re-decided once. See docs/architecture.md, "Policy at scale".
+   */
+  z.strictObject({
+    type: z.literal('batch'),
+    changes: z.array(BatchableChangeSchema).min(1).max(MAX_BATCH),
   }),
   /**
    * Written by a node that found the store had lost acknowledged state (emptied, rolled back):

@@ -74,7 +74,7 @@ function candidates(update: PolicyUpdate, sub: Subscription): Iterable<string> {
   const { affected, before, after } = update
   if (affected.all) {
     if (!sub.all) return sub.subjects
-    return new Set([...Object.keys(before.policy.bindings), ...Object.keys(after.policy.bindings)])
+    return new Set([...before.policy.bindings.keys(), ...after.policy.bindings.keys()])
   }
   const found = new Set<string>()
   const consider = (s: string): void => {
@@ -85,7 +85,7 @@ function candidates(update: PolicyUpdate, sub: Subscription): Iterable<string> {
     const roles = new Set(affected.roles)
     // A role's holders, before or after: a scan of bindings, only for role and rule changes.
     for (const bindings of [before.policy.bindings, after.policy.bindings]) {
-      for (const [key, held] of Object.entries(bindings)) {
+      for (const [key, held] of bindings) {
         if (held.some((r) => roles.has(r))) consider(key)
       }
     }

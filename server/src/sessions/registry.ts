@@ -1,5 +1,5 @@
 import type { Capabilities } from '@vigil-enforcer/client/protocol'
-import type { Affected } from '../policy/changes.js'
+import type { Affected } from '../policy/affected.js'
 import type { Principal } from '../policy/principal.js'
 
 /** One live connection on this node, with what it was last told it may do. */

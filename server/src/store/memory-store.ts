@@ -3,7 +3,8 @@ import { chainHash, newEpoch } from './chain.js'
 import { createMemoryDueIndex } from './due-index.js'
 import { createMemoryRefresh } from './memory-refresh.js'
 import { createPruning } from './pruning.js'
-import { emptyPolicy, type Change, type Policy } from '../policy/schema.js'
+import { emptyPolicy, type Change } from '../policy/schema.js'
+import { toState, type PolicyState } from '../policy/state.js'
 import type {
   DeploymentIdentity,
   StoreHead,
@@ -61,7 +62,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     throw new TypeError('logLimit must be a positive integer')
   }
 
-  let policy: Policy = emptyPolicy()
+  let policy: PolicyState = toState(emptyPolicy())
   let version = 0
   // A process-local store cannot lose its history, but it keeps the same chain as Redis so
   // every reader can check one contract (`chain.ts`).
@@ -82,8 +83,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     index: due,
     lookup: ({ sessions, tokens }) =>
       Promise.resolve({
-        sessions: sessions.map((id) => policy.revocations.sessions[id]),
-        tokens: tokens.map((id) => policy.revocations.tokens[id]),
+        sessions: sessions.map((id) => policy.revocations.sessions.get(id)),
+        tokens: tokens.map((id) => policy.revocations.tokens.get(id)),
       }),
   })
   let closed = false
@@ -251,8 +252,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     async sizes() {
       return {
         families: refresh.size,
-        sessionRevocations: Object.keys(policy.revocations.sessions).length,
-        tokenRevocations: Object.keys(policy.revocations.tokens).length,
+        sessionRevocations: policy.revocations.sessions.size,
+        tokenRevocations: policy.revocations.tokens.size,
         due: await due.size(),
         logEntries: log.length,
       }

@@ -1,5 +1,6 @@
 import { parseChange } from '../policy/changes.js'
-import { PRUNE_BATCH, type Change, type Policy } from '../policy/schema.js'
+import { PRUNE_BATCH, type Change } from '../policy/schema.js'
+import type { PolicyState } from '../policy/state.js'
 import type { DueIndex, DueItem, DueMember } from './due-index.js'
 import type { ApplyOptions, ApplyResult, PruneOptions, PruneResult } from './types.js'
 
@@ -31,7 +32,8 @@ const LEASE_S = 300
 const PRUNER_ACTOR = 'vigil:pruner'
 
 /** The index entries a change makes due: its revocation's `until`, or a whole new document's. */
-function dueOf(change: Change, after?: Policy): DueItem[] {
+function dueOf(change: Change, after?: PolicyState): DueItem[] {
+  if (change.type === 'batch') return change.changes.flatMap((member) => dueOf(member))
   if (change.type === 'revoke') {
     const t = change.target
     if (t.kind === 'session' && t.until !== undefined)
@@ -42,10 +44,10 @@ function dueOf(change: Change, after?: Policy): DueItem[] {
   }
   if ((change.type === 'policy.replace' || change.type === 'store.restored') && after) {
     const items: DueItem[] = []
-    for (const [id, e] of Object.entries(after.revocations.sessions)) {
+    for (const [id, e] of after.revocations.sessions) {
       if (e.until !== undefined) items.push({ member: `s:${id}`, until: e.until })
     }
-    for (const [id, e] of Object.entries(after.revocations.tokens)) {
+    for (const [id, e] of after.revocations.tokens) {
       if (e.until !== undefined) items.push({ member: `t:${id}`, until: e.until })
     }
     return items
@@ -127,17 +129,17 @@ export function createPruning(options: {
     const after: DueItem[] = [
       ...due.sessions.map((id) => ({
         member: `s:${id}` as const,
-        until: revocations.sessions[id]?.until ?? null,
+        until: revocations.sessions.get(id)?.until ?? null,
       })),
       ...due.tokens.map((id) => ({
         member: `t:${id}` as const,
-        until: revocations.tokens[id]?.until ?? null,
+        until: revocations.tokens.get(id)?.until ?? null,
       })),
     ]
     await index.put(after)
     const pruned =
-      due.sessions.filter((id) => !Object.hasOwn(revocations.sessions, id)).length +
-      due.tokens.filter((id) => !Object.hasOwn(revocations.tokens, id)).length
+      due.sessions.filter((id) => !revocations.sessions.has(id)).length +
+      due.tokens.filter((id) => !revocations.tokens.has(id)).length
     return { revocations: pruned, families: 0, more, version: result.version }
   }
 

@@ -1,4 +1,5 @@
-import type { Policy } from '../policy/schema.js'
+import { mapSection, type PolicyState } from '../policy/state.js'
+import type { Touched } from '../policy/touched.js'
 import { DOC_KEY_ORDER, type DocumentKeys } from './redis-keys.js'
 
 /**
@@ -8,34 +9,44 @@ import { DOC_KEY_ORDER, type DocumentKeys } from './redis-keys.js'
  * document (which is hundreds of kilobytes with tens of thousands of subjects).
  */
 
-type MapSection = Exclude<(typeof DOC_KEY_ORDER)[number], 'meta'>
 const META_FIELDS = ['roles', 'rules', 'groupClaims'] as const
-
-function mapOf(policy: Policy, section: MapSection): Record<string, unknown> {
-  return section === 'bindings' ? policy.bindings : policy.revocations[section]
-}
 
 /**
  * The writes that turn `before` into `after`, as flat `[op, keyIndex, field, value]` quads for the
- * APPLY script (`S` = HSET, `D` = HDEL). Changes are copy-on-write, so an untouched section or
- * entry keeps its identity and costs one comparison, not a serialization.
+ * APPLY script (`S` = HSET, `D` = HDEL). Only the entries the change `touched` are written, so a
+ * revocation writes one field whatever the size of the document; a whole-document change
+ * (`touched.all`) is diffed section by section, which is O(document) like the change itself.
+ *
+ * @example
+ * ```ts
+ * const r = applyChange(base.policy, change, now)
+ * if (r.ok) ops = encodePatch(base.policy, r.policy, r.touched)
+ * ```
  */
-export function encodePatch(before: Policy, after: Policy): string[] {
+export function encodePatch(before: PolicyState, after: PolicyState, touched: Touched): string[] {
   const ops: string[] = []
   for (const field of META_FIELDS) {
-    if (before[field] !== after[field]) ops.push('S', '0', field, JSON.stringify(after[field]))
+    if (touched.all ? before[field] !== after[field] : touched.meta.has(field)) {
+      ops.push('S', '0', field, JSON.stringify(after[field]))
+    }
   }
   DOC_KEY_ORDER.forEach((section, index) => {
     if (section === 'meta') return
-    const was = mapOf(before, section)
-    const now = mapOf(after, section)
-    if (was === now) return
     const key = String(index)
-    for (const [field, value] of Object.entries(now)) {
-      if (was[field] !== value) ops.push('S', key, field, JSON.stringify(value))
+    const was = mapSection(before, section)
+    const now = mapSection(after, section)
+    if (touched.all) {
+      if (was === now) return
+      for (const [field, value] of now) {
+        if (was.get(field) !== value) ops.push('S', key, field, JSON.stringify(value))
+      }
+      for (const field of was.keys()) if (!now.has(field)) ops.push('D', key, field, '')
+      return
     }
-    for (const field of Object.keys(was)) {
-      if (!Object.hasOwn(now, field)) ops.push('D', key, field, '')
+    for (const field of touched.entries.get(section) ?? []) {
+      const value = now.get(field)
+      if (value === undefined) ops.push('D', key, field, '')
+      else ops.push('S', key, field, JSON.stringify(value))
     }
   })
   return ops

@@ -2,6 +2,7 @@ import type { Cluster, Redis, RedisOptions } from 'ioredis'
 import { VigilError } from '@vigil-enforcer/client/protocol'
 import { applyChange, parseChange } from '../policy/changes.js'
 import { PolicySchema, formatIssues, type Change } from '../policy/schema.js'
+import { toState } from '../policy/state.js'
 import { createRedisDirectory } from './redis-directory.js'
 import { createPruning } from './pruning.js'
 import { createRedisDueIndex, createRedisRevocationLookup } from './redis-due-index.js'
@@ -123,7 +124,7 @@ export function createRedisStore(options: RedisStoreOptions): PolicyStore {
         details: formatIssues(parsed.error),
       })
     }
-    return { version: Number(rawVersion), epoch, head, policy: parsed.data }
+    return { version: Number(rawVersion), epoch, head, policy: toState(parsed.data) }
   }
 
   /** The snapshot, creating the store's epoch first when it has none (new or emptied store). */
@@ -174,7 +175,7 @@ export function createRedisStore(options: RedisStoreOptions): PolicyStore {
           entry,
           logMaxLength,
           opts.minVersion ?? 0,
-          ...encodePatch(base.policy, result.policy),
+          ...encodePatch(base.policy, result.policy, result.touched),
         ),
       )) as [number, number, string]
       if (committed === 1) {

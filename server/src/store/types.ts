@@ -1,6 +1,7 @@
 import type { JWK } from 'jose'
 import type { ChangeRejection } from '../policy/changes.js'
-import type { Change, Policy } from '../policy/schema.js'
+import type { Change } from '../policy/schema.js'
+import type { PolicyState } from '../policy/state.js'
 
 /** One entry of the change log: the change, the version it produced and when it was written. */
 export interface LogEntry {
@@ -41,7 +42,8 @@ export type TailEvent =
   | { kind: 'head'; head: StoreHead | null }
 
 export interface Snapshot extends StoreHead {
-  policy: Policy
+  /** Persistent maps (see policy/state.ts); `toPolicy` gives the JSON document. */
+  policy: PolicyState
 }
 
 export interface ApplyOptions {
@@ -60,7 +62,7 @@ export type ApplyResult =
       version: number
       previousVersion: number
       at: number
-      policy: Policy
+      policy: PolicyState
       head: StoreHead
     }
   | { ok: false; code: 'conflict'; message: string; version: number }

@@ -30,7 +30,7 @@ describe('session revocations through the API carry until, for pruning', () => {
     })
   const stored = async (sid: string) => {
     const { policy } = await node.enforcer.store.load()
-    return policy.revocations.sessions[sid]
+    return policy.revocations.sessions.get(sid)
   }
 
   it('a session revoked without until is kept for the refresh and access lifetimes and the tolerance', async () => {

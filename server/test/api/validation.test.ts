@@ -109,8 +109,8 @@ describe('API input validation and authentication', () => {
       await expectError(res, 415, 'unsupported_media_type')
     })
 
-    it('a body over 1 MB is refused with 413 payload_too_large', async () => {
-      const huge = { ...SEED_POLICY, padding: 'x'.repeat(1024 * 1024) }
+    it('a body over its route’s limit (1 MB; 16 MB for policy writes) is refused with 413 payload_too_large', async () => {
+      const huge = { ...SEED_POLICY, padding: 'x'.repeat(16 * 1024 * 1024) }
       const before = await policyVersion()
       const res = await node.api('/v1/policy', { method: 'PUT', json: huge })
       await expectError(res, 413, 'payload_too_large')

@@ -4,6 +4,7 @@ import { applyChange } from '../../src/policy/changes.js'
 import { compilePolicy } from '../../src/policy/compile.js'
 import type { CompiledPolicy } from '../../src/policy/compile.js'
 import type { Principal } from '../../src/policy/principal.js'
+import type { PolicyState } from '../../src/policy/state.js'
 import type { Change, Policy } from '../../src/policy/schema.js'
 import { ERIN_BEFORE, fixturePolicy, who } from './fixture.js'
 
@@ -122,7 +123,7 @@ function snapshot(policy: CompiledPolicy): unknown[] {
   }))
 }
 
-function next(policy: Policy, change: Change): Policy {
+function next(policy: Policy | PolicyState, change: Change): PolicyState {
   const result = applyChange(policy, change, NOW)
   assert.ok(result.ok, result.ok ? '' : result.message)
   return result.policy

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { Capabilities } from '@vigil-enforcer/client/protocol'
-import type { Affected } from '../../src/policy/changes.js'
+import type { Affected } from '../../src/policy/affected.js'
 import { createSessionRegistry, type LiveEntry } from '../../src/sessions/registry.js'
 
 const EDITOR: Capabilities = {

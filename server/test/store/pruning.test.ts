@@ -122,7 +122,7 @@ for (const kind of ['memory', 'redis'] as const) {
         const sid = first.session_id
         if (how === 'logout') await logout(store, sessions, sid, clock.now())
         else assert.equal((await sessions.refresh(refresh[0]!)).ok, false, 'the replay is caught')
-        const until = (await store.load()).policy.revocations.sessions[sid]?.until
+        const until = (await store.load()).policy.revocations.sessions.get(sid)?.until
         assert.ok(until !== undefined, `${how}: the revocation has an until`)
 
         // Up to its until (and the grace), the revocation stays and decides.
@@ -134,7 +134,7 @@ for (const kind of ['memory', 'redis'] as const) {
         clock.advance(1000)
         assert.equal(await pruneAll(store, clock.now(), graceS), 1, `${how}: pruned once due`)
         const { policy } = await store.load()
-        assert.equal(Object.hasOwn(policy.revocations.sessions, sid), false)
+        assert.equal(policy.revocations.sessions.has(sid), false)
 
         // Gone from the document, and yet nothing of the session works any more.
         for (const token of access) {

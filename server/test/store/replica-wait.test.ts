@@ -74,7 +74,7 @@ test('a change no replica confirms in time is refused as store_unavailable, appl
   assert.equal(health.unconfirmedWrites(), 1)
   // It was committed on the primary: the document has it, and a retry lands on top of it.
   const snap = await store.load()
-  assert.ok(snap.policy.revocations.subjects['mallory'])
+  assert.ok(snap.policy.revocations.subjects.get('mallory'))
   const retried = await store.apply(revoke('mallory'))
   assert.ok(retried.ok)
   assert.equal(retried.version, 2)

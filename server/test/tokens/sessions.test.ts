@@ -92,7 +92,7 @@ describe('sessions and refresh-token rotation', () => {
     assert.deepEqual(next, { ok: false, code: 'invalid_grant', detail: 'family_revoked' })
 
     const { policy } = await s.store.load()
-    const revocation = policy.revocations.sessions[pair.session_id]
+    const revocation = policy.revocations.sessions.get(pair.session_id)
     assert.equal(revocation?.reason, 'refresh_token_reuse')
     assert.equal(
       revocation?.until,
@@ -132,7 +132,7 @@ describe('sessions and refresh-token rotation', () => {
       detail: 'unknown',
     })
     const { policy } = await s.store.load()
-    assert.equal(Object.hasOwn(policy.revocations.sessions, pair.session_id), false)
+    assert.equal(policy.revocations.sessions.has(pair.session_id), false)
     assert.ok((await s.sessions.refresh(pair.refresh_token)).ok)
   })
 
