@@ -209,6 +209,22 @@ const EpochSeconds = z.number().int().nonnegative()
 export const PRUNE_BATCH = 1000
 
 const RevocationEntry = z.strictObject({ reason: Reason, at: EpochMs })
+const ExpiringEntry = RevocationEntry.extend({ until: EpochSeconds.optional() })
+const BoundaryEntry = RevocationEntry.extend({ before: EpochSeconds })
+/** The roles bound to one principal key. */
+export const BindingSchema = z.array(Name).max(1000)
+
+/**
+ * Each persistent section's key and value schemas, for loaders that validate a stored document
+ * entry by entry (see store/state-decoder.ts) rather than as one object.
+ */
+export const SECTION_SCHEMAS = {
+  bindings: { key: Subject, value: BindingSchema },
+  subjects: { key: Subject, value: RevocationEntry },
+  sessions: { key: Name, value: ExpiringEntry },
+  tokens: { key: Name, value: ExpiringEntry },
+  issuedBefore: { key: Subject, value: BoundaryEntry },
+} as const
 
 export const RevocationsSchema = z.strictObject({
   subjects: z.record(Subject, RevocationEntry).default({}),
@@ -216,18 +232,18 @@ export const RevocationsSchema = z.strictObject({
    * By session id; `until` (epoch seconds) is when no token of the session can still be valid,
    * after which the entry is pruned (see `revoke.prune`). Without `until` it stays until lifted.
    */
-  sessions: z.record(Name, RevocationEntry.extend({ until: EpochSeconds.optional() })).default({}),
+  sessions: z.record(Name, ExpiringEntry).default({}),
   /** By token `jti`; `until` is the token's `exp`, after which the entry is pruned. */
-  tokens: z.record(Name, RevocationEntry.extend({ until: EpochSeconds.optional() })).default({}),
+  tokens: z.record(Name, ExpiringEntry).default({}),
   /** Every token of the subject whose `iat` is strictly before `before` (epoch seconds). */
-  issuedBefore: z.record(Subject, RevocationEntry.extend({ before: EpochSeconds })).default({}),
+  issuedBefore: z.record(Subject, BoundaryEntry).default({}),
 })
 
 export const PolicySchema = z
   .strictObject({
     roles: ownRecord(Name, RoleSchema).default({}),
     /** Principal key (subject or claim-derived group such as `group:contractors`) → role names. */
-    bindings: ownRecord(Subject, z.array(Name).max(1000)).default({}),
+    bindings: ownRecord(Subject, BindingSchema).default({}),
     rules: z.array(RuleSchema).max(100_000).default([]),
     revocations: RevocationsSchema.default({
       subjects: {},

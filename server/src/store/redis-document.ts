@@ -56,26 +56,3 @@ export function encodePatch(before: PolicyState, after: PolicyState, touched: To
 export function documentKeys(keys: DocumentKeys): string[] {
   return DOC_KEY_ORDER.map((k) => keys[k])
 }
-
-/**
- * Rebuilds the (unvalidated) document from the READ script's reply: one flat
- * `[field, value, …]` array per document key, in script order.
- */
-export function decodeDocument(sections: string[][]): unknown {
-  const maps = sections.map((flat) => {
-    const out: Record<string, unknown> = {}
-    for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]!] = JSON.parse(flat[i + 1]!)
-    return out
-  })
-  const [meta = {}, bindings, subjects, sessions, tokens, issuedBefore] = maps
-  return {
-    ...meta,
-    bindings: bindings ?? {},
-    revocations: {
-      subjects: subjects ?? {},
-      sessions: sessions ?? {},
-      tokens: tokens ?? {},
-      issuedBefore: issuedBefore ?? {},
-    },
-  }
-}

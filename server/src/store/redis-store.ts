@@ -1,14 +1,14 @@
 import type { Cluster, Redis, RedisOptions } from 'ioredis'
 import { VigilError } from '@vigil-enforcer/client/protocol'
 import { applyChange, parseChange } from '../policy/changes.js'
-import { PolicySchema, formatIssues, type Change } from '../policy/schema.js'
-import { toState } from '../policy/state.js'
+import type { Change } from '../policy/schema.js'
+import { decodeState } from './state-decoder.js'
 import { createRedisDirectory } from './redis-directory.js'
 import { createPruning } from './pruning.js'
 import { createRedisDueIndex, createRedisRevocationLookup } from './redis-due-index.js'
 import { createRedisSecrets } from './redis-secrets.js'
 import { redisKeys } from './redis-keys.js'
-import { decodeDocument, documentKeys, encodePatch } from './redis-document.js'
+import { documentKeys, encodePatch } from './redis-document.js'
 import { newEpoch } from './chain.js'
 import { APPLY, INIT_EPOCH, READ, RESTORE_KEYS } from './redis-scripts.js'
 import { decodeEntry, tailRedis } from './redis-tail.js'
@@ -110,31 +110,66 @@ export function createRedisStore(options: RedisStoreOptions): PolicyStore {
       string | null,
       ...string[][],
     ]
-    let document: unknown
-    try {
-      document = decodeDocument(sections)
-    } catch (err) {
-      throw new VigilError('invalid_policy', 'the stored policy document is not JSON', {
-        cause: err,
-      })
-    }
-    const parsed = PolicySchema.safeParse(document)
-    if (!parsed.success) {
+    const decoded = decodeState(sections)
+    if (!decoded.ok) {
       throw new VigilError('invalid_policy', 'the stored policy document is invalid', {
-        details: formatIssues(parsed.error),
+        details: decoded.issues,
       })
     }
-    return { version: Number(rawVersion), epoch, head, policy: toState(parsed.data) }
+    return { version: Number(rawVersion), epoch, head, policy: decoded.state }
   }
 
   /** The snapshot, creating the store's epoch first when it has none (new or emptied store). */
-  async function readSnapshot(conn: Redis = redis): Promise<Snapshot> {
+  /**
+   * The connection whole-document reads use: reading a million-subject document takes seconds
+   * (about 3 s of Redis time for 1,000,000 bindings and 200,000 revocations), beyond the 3 s
+   * timeout that makes an ordinary command fail fast when Redis is gone.
+   */
+  let bulkConnection: Redis | null = null
+  function bulk(): Redis {
+    if (bulkConnection) return bulkConnection
+    const conn = duplicateClient(client, {
+      ...baseOptions(`${name}-bulk`),
+      commandTimeout: BULK_READ_TIMEOUT_MS,
+    }) as Redis
+    conn.on('error', () => {})
+    conn.defineCommand('vigilRead', { numberOfKeys: 3 + docKeys.length, lua: READ })
+    conn.defineCommand('vigilInitEpoch', { numberOfKeys: 2, lua: INIT_EPOCH })
+    return (bulkConnection = conn)
+  }
+
+  async function readSnapshot(conn: Redis = bulk()): Promise<Snapshot> {
     let raw = await readRaw(conn)
     if (raw.epoch === null || raw.head === null) {
       await (conn as unknown as VigilCommands).vigilInitEpoch(keys.epoch, keys.head, newEpoch())
       raw = await readRaw(conn)
     }
     return { ...raw, epoch: raw.epoch!, head: raw.head! }
+  }
+
+  /**
+   * `from` brought up to the store's head by replaying the log entries written since (another
+   * writer's changes), so a write after a conflict costs O(missed changes), not a re-read of the
+   * whole document; a full read only when the log cannot prove the history (trimmed, rolled
+   * back, a new epoch).
+   */
+  async function current(from: Snapshot): Promise<Snapshot> {
+    const head = await readHead()
+    if (head && sameHead(head, from)) return from
+    if (head && head.epoch === from.epoch && head.version > from.version) {
+      const entries = await readLog(from.version, head.version)
+      if (entries && entries.length > 0 && entries[0]!.prev === from.head) {
+        let policy = from.policy
+        for (const entry of entries) {
+          const r = applyChange(policy, entry.change, entry.at)
+          if (!r.ok) return (known = await guard(readSnapshot()))
+          policy = r.policy
+        }
+        const last = entries.at(-1)!
+        return (known = { epoch: from.epoch, version: last.version, head: last.hash, policy })
+      }
+    }
+    return (known = await guard(readSnapshot()))
   }
 
   async function readHead(conn: Redis = redis): Promise<StoreHead | null> {
@@ -148,16 +183,15 @@ export function createRedisStore(options: RedisStoreOptions): PolicyStore {
     if (!parsed.ok) return parsed
     for (let attempt = 0; attempt < MAX_APPLY_ATTEMPTS; attempt++) {
       let base = known ?? (await guard(readSnapshot()))
-      if (opts.ifVersion !== undefined && base.version !== opts.ifVersion && base === known) {
-        base = await guard(readSnapshot()) // our cached view may be old; judge on a fresh read
-      }
+      const mismatch = (b: Snapshot): boolean =>
+        (opts.ifVersion !== undefined && b.version !== opts.ifVersion) ||
+        (opts.ifHead !== undefined && !sameHead(b, opts.ifHead))
+      // Our cached view may be old; judge a condition on the store's current head.
+      if (mismatch(base) && base === known) base = await current(base)
       if (opts.ifVersion !== undefined && base.version !== opts.ifVersion) {
         return conflict(base.version, opts.ifVersion)
       }
-      if (opts.ifHead && !sameHead(base, opts.ifHead)) {
-        if (base === known) base = await guard(readSnapshot())
-        if (!sameHead(base, opts.ifHead)) return movedConflict(base.version)
-      }
+      if (opts.ifHead && !sameHead(base, opts.ifHead)) return movedConflict(base.version)
       const at = now()
       const result = applyChange(base.policy, parsed.change, at)
       if (!result.ok) return result
@@ -191,9 +225,9 @@ export function createRedisStore(options: RedisStoreOptions): PolicyStore {
           head: next,
         }
       }
-      known = null
       if (opts.ifVersion !== undefined) return conflict(version, opts.ifVersion)
       if (opts.ifHead) return movedConflict(version)
+      known = await current(base)
     }
     throw new VigilError('store_unavailable', 'too many concurrent writers; try again')
   }
@@ -263,7 +297,11 @@ export function createRedisStore(options: RedisStoreOptions): PolicyStore {
   return {
     kind: 'redis',
     readLog,
-    load: () => guard(readSnapshot()),
+    load: async () => {
+      const snap = await guard(readSnapshot())
+      if (!known || snap.epoch !== known.epoch || snap.version >= known.version) known = snap
+      return snap
+    },
     version: async () => Number((await guard(redis.get(keys.version))) ?? 0),
     head: () => readHead(),
     apply: pruning.apply,
@@ -298,6 +336,7 @@ export function createRedisStore(options: RedisStoreOptions): PolicyStore {
     ...createRedisDirectory(redis, options.prefix ?? '{vigil}:', guard),
     async close() {
       for (const conn of tails) conn.disconnect()
+      bulkConnection?.disconnect()
       if (ownsClient) {
         await redis.quit().catch(() => {})
         // QUIT alone leaves a Sentinel client's failover-detector connections reconnecting forever.
@@ -363,6 +402,9 @@ async function guard<T>(work: Promise<T>): Promise<T> {
 }
 
 export type Guard = typeof guard
+
+/** How long one whole-document read may take; see `bulk()`. */
+const BULK_READ_TIMEOUT_MS = 60_000
 
 function baseOptions(connectionName: string): RedisOptions {
   return {

@@ -21,7 +21,8 @@ import {
   type Policy,
 } from '../../src/policy/schema.js'
 import { toPolicy, toState, type PolicyState } from '../../src/policy/state.js'
-import { decodeDocument, encodePatch } from '../../src/store/redis-document.js'
+import { encodePatch } from '../../src/store/redis-document.js'
+import { decodeState } from '../../src/store/state-decoder.js'
 import { DOC_KEY_ORDER } from '../../src/store/redis-keys.js'
 
 const SEED = Number(process.env.VIGIL_FUZZ_SEED ?? 13)
@@ -257,7 +258,9 @@ function applyPatch(hashes: Record<string, string>[], ops: string[]): void {
 }
 
 function decode(hashes: Record<string, string>[]): Policy {
-  return PolicySchema.parse(decodeDocument(hashes.map((h) => Object.entries(h).flat())))
+  const decoded = decodeState(hashes.map((h) => Object.entries(h).flat()))
+  assert.ok(decoded.ok, JSON.stringify(decoded))
+  return toPolicy(decoded.state)
 }
 
 const principals: Principal[] = [
