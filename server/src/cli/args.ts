@@ -16,6 +16,8 @@ Commands:
   roles get <sub>                    show a subject's roles
   policy get                         print the policy document (its version on stderr)
   policy put <file.json | ->         replace the policy document [--if-match <version>]
+  policy apply <file | ->            apply changes from a JSON array or NDJSON, in atomic
+                                     batches of 10,000 (one policy version each)
   sessions                           list live sessions across all nodes
   keys rotate                        start signing with a new key
   store status                       the store's epoch and version, and whether this node trusts it
@@ -59,7 +61,7 @@ const COMMANDS: Record<string, { actions?: string[]; options: Options }> = {
   revoke: { options: { ...TARGET, ...REASON, 'expires-at': { type: 'string' } } },
   lift: { options: TARGET },
   roles: { actions: ['set', 'get'], options: { none: { type: 'boolean' } } },
-  policy: { actions: ['get', 'put'], options: { 'if-match': { type: 'string' } } },
+  policy: { actions: ['get', 'put', 'apply'], options: { 'if-match': { type: 'string' } } },
   sessions: { options: {} },
   keys: { actions: ['rotate'], options: {} },
   store: { actions: ['status', 'restore'], options: {} },

@@ -11,6 +11,8 @@ export interface CommandContext {
   outJson(value: unknown): void
   /** One line on stderr: information that must not end up in piped output. */
   note(line: string): void
+  /** A progress line on stderr, overwritten in place; shown only on a terminal. */
+  progress(line: string): void
   /** The API's answer as JSON with `--json`, else the human line. */
   print(result: unknown, human: string): void
   /** A file's text, or standard input for `-`. */

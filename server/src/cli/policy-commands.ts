@@ -1,4 +1,5 @@
 import { CliFailure } from './api-client.js'
+import { policyApply } from './apply-command.js'
 import { UsageError, type Invocation } from './args.js'
 import type { CommandContext } from './context.js'
 
@@ -9,6 +10,7 @@ import type { CommandContext } from './context.js'
  * printed by its JSON path.
  */
 export async function policy(inv: Invocation, ctx: CommandContext): Promise<void> {
+  if (inv.action === 'apply') return policyApply(inv, ctx)
   return inv.action === 'get' ? policyGet(inv, ctx) : policyPut(inv, ctx)
 }
 

@@ -11,11 +11,14 @@ export interface CliIo {
   stdout(text: string): void
   stderr(text: string): void
   stdin(): Promise<string>
+  /** True when stderr is a terminal: progress lines are shown. @default false */
+  tty?: boolean
 }
 
 const processIo: CliIo = {
   stdout: (text) => void process.stdout.write(text),
   stderr: (text) => void process.stderr.write(text),
+  tty: process.stderr.isTTY === true,
   async stdin() {
     const chunks: Buffer[] = []
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
@@ -70,6 +73,9 @@ export async function runCli(
       out,
       outJson,
       note: (line) => io.stderr(`${printableText(line)}\n`),
+      progress: (line) => {
+        if (io.tty) io.stderr(`\r\u001b[2K${printableText(line)}`)
+      },
       print: (result, human) => (json ? outJson(result) : out(human)),
       readInput: (file) => (file === '-' ? io.stdin() : readFile(file, 'utf8')),
     }

@@ -236,3 +236,54 @@ test('an unknown command or an unreachable enforcer exits 2, and --help exits 0'
   assert.equal(unreachable.code, 2)
   assert.match(unreachable.stderr, /cannot reach the enforcer at http:\/\/127\.0\.0\.1:1/)
 })
+
+test('policy apply sends an NDJSON file as one atomic version', async () => {
+  await vigil(['policy', 'put', await file('seed-apply.json', JSON.stringify(SEED_POLICY))])
+  const before = (await currentPolicy()).version
+  const lines = [
+    { type: 'subject.roles', subject: 'nd1', roles: ['viewer'] },
+    { type: 'subject.roles', subject: 'nd2', roles: ['editor'] },
+    { type: 'revoke', target: { kind: 'session', session: 'nd-s1' } },
+  ]
+  const path = await file('changes.ndjson', lines.map((l) => JSON.stringify(l)).join('\n\n'))
+  const run = await vigil(['policy', 'apply', path])
+  assert.equal(run.code, 0, run.stderr)
+  assert.equal(run.stdout, `applied 3 changes (policy version ${before + 1})\n`)
+  assert.equal(run.stderr, '', 'no progress lines when stderr is not a terminal')
+  const { version, policy } = await currentPolicy()
+  assert.equal(version, before + 1)
+  assert.deepEqual(policy.bindings.nd2, ['editor'])
+})
+
+test('policy apply splits a large JSON array into atomic batches of 10,000', async () => {
+  const before = (await currentPolicy()).version
+  const changes = Array.from({ length: 10_001 }, (_, i) => ({
+    type: 'revoke',
+    target: { kind: 'session', session: `bulk-${i}` },
+  }))
+  const run = await vigil(['policy', 'apply', await file('big.json', JSON.stringify(changes))])
+  assert.equal(run.code, 0, run.stderr)
+  assert.equal(
+    run.stdout,
+    `applied 10001 changes in 2 batches (policy versions ${before + 1}–${before + 2})\n`,
+  )
+  assert.equal((await currentPolicy()).version, before + 2)
+})
+
+test('policy apply names the offending line of a bad change and applies nothing', async () => {
+  const before = (await currentPolicy()).version
+  const text = [
+    JSON.stringify({ type: 'subject.roles', subject: 'nd3', roles: ['viewer'] }),
+    '',
+    JSON.stringify({ type: 'subject.roles', subject: 'nd4', roles: ['no-such-role'] }),
+  ].join('\n')
+  const run = await vigil(['policy', 'apply', '-'], {}, text)
+  assert.equal(run.code, 1)
+  assert.match(run.stderr, /^vigil: invalid_policy: /)
+  assert.match(run.stderr, /\n {2}line 3 \(roles\.0\): unknown role "no-such-role"\n/)
+  assert.match(run.stderr, /nothing was applied\n$/)
+  assert.equal((await currentPolicy()).version, before)
+  const bad = await vigil(['policy', 'apply', '-'], {}, '{"type": "revoke",\n')
+  assert.equal(bad.code, 2)
+  assert.match(bad.stderr, /^vigil: standard input:1 is not valid JSON/)
+})
