@@ -1,15 +1,25 @@
-import { createLogger, loadConfig } from '@vigil-enforcer/server'
-import { startDemo } from './app.js'
+import { createLogger, describeStartupFailure, loadConfig } from '@vigil-enforcer/server'
+import { startDemo, type Demo } from './app.js'
 
 /** `npm start`: the enforcer and the live revocation demo on one port. */
 const parsed = loadConfig(process.env)
 if (!parsed.ok) {
-  process.stderr.write(`vigil demo: invalid configuration\n  ${parsed.problems.join('\n  ')}\n`)
+  process.stderr.write(`vigil demo: invalid configuration: ${parsed.problems.join('; ')}\n`)
   process.exit(1)
 }
 const { config } = parsed
 const logger = createLogger({ level: config.logLevel, nodeId: config.nodeId })
-const demo = await startDemo(config, logger)
+let demo: Demo
+try {
+  demo = await startDemo(config, logger)
+} catch (err) {
+  // The cause in one line (a busy port, an unreachable Redis), no stack trace; exit 1.
+  const failure = describeStartupFailure(err, config)
+  logger.fatal({ code: failure.code }, 'could not start')
+  logger.flush()
+  process.stderr.write(`${failure.line}\n`)
+  process.exit(1)
+}
 logger.info({ url: demo.url, store: demo.enforcer.store.kind }, 'vigil demo listening')
 process.stdout.write(
   `\n  Vigil live revocation demo (${demo.enforcer.store.kind} store)\n` +

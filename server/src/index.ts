@@ -24,6 +24,8 @@ export type { EventRule, EventRules, RateLimit, RealtimeOptions } from './realti
 
 export { startStandalone } from './standalone.js'
 export type { Standalone } from './standalone.js'
+export { describeStartupFailure } from './startup-failure.js'
+export type { StartupFailure } from './startup-failure.js'
 export { createLogger } from './logger.js'
 
 export { createMemoryStore } from './store/memory-store.js'

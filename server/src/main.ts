@@ -19,9 +19,11 @@ async function serve(): Promise<void> {
   const { loadConfig } = await import('./config.js')
   const { createLogger } = await import('./logger.js')
   const { startStandalone } = await import('./standalone.js')
+  const { describeStartupFailure } = await import('./startup-failure.js')
   const parsed = loadConfig(process.env)
   if (!parsed.ok) {
-    process.stderr.write(`vigil: invalid configuration\n  ${parsed.problems.join('\n  ')}\n`)
+    // One line, every problem in it: an operator fixes the deployment in one round.
+    process.stderr.write(`vigil: invalid configuration: ${parsed.problems.join('; ')}\n`)
     process.exit(1)
   }
   const config = parsed.config
@@ -31,7 +33,13 @@ async function serve(): Promise<void> {
   try {
     node = await startStandalone(config, logger)
   } catch (err) {
-    logger.fatal({ err }, 'could not start')
+    // A start-up failure is the deployment's, not a bug: the cause in one line, no stack trace
+    // (LOG_LEVEL=debug logs the error whole). The log line carries the stable code.
+    const failure = describeStartupFailure(err, config)
+    logger.debug({ err }, 'start-up error')
+    logger.fatal({ code: failure.code }, 'could not start')
+    logger.flush()
+    process.stderr.write(`${failure.line}\n`)
     process.exit(1)
   }
   logger.info({ url: node.url, store: node.enforcer.store.kind }, `vigil listening on ${node.url}`)

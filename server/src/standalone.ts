@@ -51,7 +51,17 @@ export async function startStandalone(
   const realtime = attachRealtime(io, enforcer, realtimeOptions)
   const feed = attachServiceFeed(io, enforcer)
   server.listen(config.port, config.host)
-  await once(server, 'listening')
+  try {
+    await once(server, 'listening')
+  } catch (err) {
+    // A busy port: release what the node already holds (store connection, timers), so an
+    // embedding app that catches this is left with nothing running.
+    await realtime.close()
+    feed.close()
+    io.close()
+    await enforcer.close()
+    throw err
+  }
   const port = (server.address() as AddressInfo).port
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host
   return {
