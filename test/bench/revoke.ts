@@ -47,7 +47,7 @@ interface Arrival {
 }
 
 /** Every `vigil:*` arrival from every client process, awaitable by subject. */
-function arrivals(clients: Fixture[]) {
+export function arrivals(clients: Fixture[]) {
   const seen = new Map<string, Arrival>()
   const waiting = new Map<string, (a: Arrival) => void>()
   const lost: string[] = []
@@ -98,7 +98,7 @@ function arrivals(clients: Fixture[]) {
 }
 
 /** Posts one admin change; resolves with the policy version it produced. */
-async function post(url: string, apiKey: string, body: object): Promise<number> {
+export async function post(url: string, apiKey: string, body: object): Promise<number> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },

@@ -24,6 +24,7 @@ const benches: Record<string, () => Promise<{ bench: Bench }>> = {
   failover: () => import('./failover.js'),
   'store-loss': () => import('./store-loss.js'),
   state: () => import('./state.js'),
+  scale: () => import('./scale.js'),
 }
 
 const selected = values.only ? values.only.split(',') : Object.keys(benches)

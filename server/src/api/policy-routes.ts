@@ -1,6 +1,7 @@
 import { Router } from 'express'
 import { z } from 'zod'
 import { sendError, sendThrown } from '../http/errors.js'
+import { parseChange } from '../policy/changes.js'
 import { toPolicy } from '../policy/state.js'
 import {
   BatchableChangeSchema,
@@ -146,11 +147,23 @@ export function policyRoutes(deps: ApiDeps): Router {
     // union's every alternative.
     const raw: unknown = req.body
     const isBatch = typeof raw === 'object' && raw !== null && !('type' in raw) && 'changes' in raw
-    const input = isBatch
-      ? validate(res, PolicyChangesBody.options[0], raw)
-      : validate(res, ChangeSchema, raw)
-    if (!input) return
-    const change = changeOf(input)
+    let change: Change
+    if (isBatch) {
+      // Validated once, here, as the batch change; the store recognises it (see parseChange).
+      const extra = Object.keys(raw).filter((k) => k !== 'changes')
+      const parsed = parseChange({ type: 'batch', changes: (raw as { changes: unknown }).changes })
+      const issues = parsed.ok ? [] : parsed.issues.map((i) => ({ ...i, path: i.path }))
+      for (const key of extra) issues.push({ path: key, message: 'unknown field' })
+      if (!parsed.ok || issues.length > 0) {
+        const first = issues[0]!
+        return sendError(res, 'invalid_request', `${first.path}: ${first.message}`, issues)
+      }
+      change = parsed.change
+    } else {
+      const input = validate(res, ChangeSchema, raw)
+      if (!input) return
+      change = changeOf(input)
+    }
     if (change.type === 'keys.rotated') {
       return sendError(res, 'invalid_request', 'type: use POST /v1/keys/rotate')
     }
