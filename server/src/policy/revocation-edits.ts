@@ -11,8 +11,7 @@ import type { MapSection, RevocationState, Section } from './state.js'
 
 /** The next revocations, and the one entry the change wrote (for the store's patch). */
 export type RevocationsResult =
-  | { ok: true; revocations: RevocationState; touched: [MapSection, string] }
-  | TooLarge
+  { ok: true; revocations: RevocationState; touched: [MapSection, string] } | TooLarge
 
 /** A revocation that may be pruned once `until` (epoch seconds) has passed. */
 interface Expiring {
